@@ -1,0 +1,187 @@
+"""``registry agreements ...``: lint, load, list, show, versions, history, diff, status."""
+
+from __future__ import annotations
+
+import datetime
+
+import click
+import msgspec
+import tomli_w
+
+from ..documents import collect
+from ..engine.lint import has_errors
+from ..engine.lint import lint as lint_documents
+from ..documents import read
+from ..errors import InvalidInput
+from . import main
+from .output import DATE, FORMATS, Output, summary
+from .state import State
+
+pass_state = click.make_pass_decorator(State)
+
+
+@main.group()
+def agreements() -> None:
+    """Register, amend, inspect and change the status of agreements."""
+
+
+@agreements.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_state
+def lint(state: State, paths: tuple[str, ...], fmt: str) -> None:
+    """Validate agreement and party files; report every problem with file, line and field.
+
+    Parties already loaded in the database count as known. Exit 0 with only warnings,
+    2 with any error.
+    """
+    files, problems = collect(paths)
+    known = state.registry().parties() if state.database_exists() else {}
+    problems += lint_documents([read(f) for f in files], state.plugins(), known)
+    out = Output.current()
+    if fmt == "json":
+        out.json(problems)
+    else:
+        out.problems(problems)
+        out.line(summary(problems, len(files)))
+    if has_errors(problems):
+        raise click.exceptions.Exit(2)
+
+
+@agreements.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--by", metavar="NAME", help="Who makes the change (default: your user name).")
+@pass_state
+def load(state: State, paths: tuple[str, ...], by: str | None) -> None:
+    """Validate, then create or amend parties and agreements: all files or none."""
+    out = Output.current()
+    outcomes, problems = state.registry().load(paths, recorded_by=by)
+    out.problems(problems)
+    for o in outcomes:
+        if o.action == "unchanged":
+            out.line(f"{o.kind} {o.id}: unchanged (version {o.version})")
+        else:
+            out.line(f"{o.kind} {o.id}: {o.action}, version {o.version}")
+    changed = sum(o.action != "unchanged" for o in outcomes)
+    out.line(f"{changed} changed, {len(outcomes) - changed} unchanged")
+
+
+@agreements.command("list")
+@click.option("--on", "on", type=DATE, help="Show the version and status in force that day.")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_state
+def list_(state: State, on: datetime.date | None, fmt: str) -> None:
+    """Every agreement with the version and status in force on a date (today)."""
+    rows = state.registry().list_agreements(on)
+    out = Output.current()
+    if fmt == "json":
+        out.json(rows)
+        return
+    out.table(
+        f"Agreements on {(on or datetime.date.today()).isoformat()}",
+        ["id", "kind", "status", "version", "effective", "expires", "discloser", "recipients"],
+        ([r.id, r.kind, r.status, r.version, r.effective, r.expires, r.discloser, r.recipients]
+         for r in rows),
+    )
+
+
+@agreements.command()
+@click.argument("agreement_id")
+@click.option("--version", type=click.IntRange(min=1), help="A version number (default: current).")
+@click.option("--on", "on", type=DATE, help="The version in force on this day.")
+@click.option("--format", "fmt", type=click.Choice(["toml", "json"]), default="toml")
+@pass_state
+def show(state: State, agreement_id: str, version: int | None, on: datetime.date | None, fmt: str) -> None:
+    """Print one version of an agreement as a file would hold it."""
+    if version is not None and on is not None:
+        raise InvalidInput("give --version or --on, not both")
+    record = state.registry().agreement(agreement_id, version, on)
+    out = Output.current()
+    if fmt == "json":
+        out.json(record)
+        return
+    info = record.info
+    header = (
+        f"# {info.agreement} version {info.version} of {record.current_version}, "
+        f"in force from {info.version_effective}\n"
+        f"# recorded {info.recorded_at:%Y-%m-%d %H:%M:%SZ} by {info.recorded_by}"
+        + (f" from {info.source}" if info.source else "")
+        + f"\n# status on {record.status_on}: {record.status}\n"
+    )
+    document = msgspec.to_builtins(record.agreement, builtin_types=(datetime.date,))
+    click.echo(header + tomli_w.dumps(document), nl=False)
+
+
+@agreements.command()
+@click.argument("agreement_id")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_state
+def versions(state: State, agreement_id: str, fmt: str) -> None:
+    """Every version of an agreement, oldest first."""
+    rows = state.registry().versions(agreement_id)
+    out = Output.current()
+    if fmt == "json":
+        out.json(rows)
+        return
+    out.table(
+        f"Versions of {agreement_id}",
+        ["version", "in force from", "recorded", "by", "source"],
+        ([v.version, v.version_effective, v.recorded_at, v.recorded_by, v.source] for v in rows),
+    )
+
+
+@agreements.command()
+@click.argument("agreement_id")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_state
+def history(state: State, agreement_id: str, fmt: str) -> None:
+    """Versions and status changes of an agreement, in the order they were recorded."""
+    rows = state.registry().history(agreement_id)
+    out = Output.current()
+    if fmt == "json":
+        out.json(rows)
+        return
+    out.table(
+        f"History of {agreement_id}",
+        ["recorded", "by", "what"],
+        ([e.recorded_at, e.recorded_by, e.summary] for e in rows),
+    )
+
+
+@agreements.command()
+@click.argument("agreement_id")
+@click.argument("old", required=False, type=click.IntRange(min=1))
+@click.argument("new", required=False, type=click.IntRange(min=1))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_state
+def diff(state: State, agreement_id: str, old: int | None, new: int | None, fmt: str) -> None:
+    """What changed between two versions (default: the previous and the current)."""
+    if old is not None and new is None:
+        raise InvalidInput("give two versions, or none")
+    a, b, changes = state.registry().diff(agreement_id, old, new)
+    out = Output.current()
+    if fmt == "json":
+        out.json({"agreement": agreement_id, "from": a, "to": b, "changes": changes})
+        return
+    out.line(f"{agreement_id}: version {a} → version {b}")
+    if not changes:
+        out.line("  no changes")
+    for change in changes:
+        out.line(f"  - {change.summary}")
+
+
+def _status_command(name: str, verb: str, doc: str) -> None:
+    @agreements.command(name, help=doc)
+    @click.argument("agreement_id")
+    @click.option("--on", "on", type=DATE, required=True, help="The day the change takes effect.")
+    @click.option("--reason", required=True, help="Why (a court order, a safeguard finding...).")
+    @click.option("--by", metavar="NAME", help="Who makes the change (default: your user name).")
+    @pass_state
+    def command(state: State, agreement_id: str, on: datetime.date, reason: str, by: str | None) -> None:
+        event = getattr(state.registry(), verb)(agreement_id, on, reason, recorded_by=by)
+        Output.current().line(f"{agreement_id}: {event.status} from {event.on} ({event.reason})")
+
+
+_status_command("suspend", "suspend", "Suspend an active agreement from a date.")
+_status_command("reinstate", "reinstate", "Reinstate a suspended agreement from a date.")
+_status_command("terminate", "terminate", "Terminate an agreement from a date. Termination is final.")

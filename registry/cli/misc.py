@@ -1,0 +1,126 @@
+"""``registry expiring``, ``parties``, ``plugins`` and ``db``."""
+
+from __future__ import annotations
+
+import datetime
+
+import click
+
+from ..store import migrations_api
+from ..store.database import create_engine
+from . import main
+from .output import DATE, FORMATS, Output
+from .state import State
+
+pass_state = click.make_pass_decorator(State)
+
+
+@main.command()
+@click.option("--within", "within", type=click.IntRange(min=0, max=36_500), default=90,
+              show_default=True, help="Days ahead to look.")
+@click.option("--as-of", "as_of", type=DATE, help="The day to look from (default: today).")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_state
+def expiring(state: State, within: int, as_of: datetime.date | None, fmt: str) -> None:
+    """Agreements expiring or due for review within the window, soonest first.
+
+    Suspended agreements are included; terminated and already expired ones are not.
+    """
+    day = as_of or datetime.date.today()
+    rows = state.registry().expiring(within, day)
+    out = Output.current()
+    if fmt == "json":
+        out.json(rows)
+        return
+    out.table(
+        f"Expiring or due for review within {within} days of {day}",
+        ["agreement", "due", "status", "expires", "days left", "review from", "parties"],
+        ([r.agreement, r.due, r.status, r.expires, r.days_left, r.review_from,
+          f"{r.discloser} → {', '.join(r.recipients)}"] for r in rows),
+    )
+
+
+@main.group()
+def parties() -> None:
+    """Parties to agreements."""
+
+
+@parties.command("list")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_state
+def parties_list(state: State, fmt: str) -> None:
+    """Every party with its address and safeguard review."""
+    found = sorted(state.registry().parties().values(), key=lambda p: p.id)
+    out = Output.current()
+    if fmt == "json":
+        out.json(found)
+        return
+    out.table("Parties", ["id", "name", "address", "safeguards", "reviewed"],
+              ([p.id, p.name, p.address, p.safeguards.status if p.safeguards else "",
+                p.safeguards.reviewed if p.safeguards else ""] for p in found))
+
+
+@main.group()
+def plugins() -> None:
+    """Checker plugins."""
+
+
+@plugins.command("list")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_state
+def plugins_list(state: State, fmt: str) -> None:
+    """The active plugins, where each came from, and their checkers."""
+    loaded = state.plugins()
+    rows = []
+    for info in loaded.describe():
+        for name in info.checkers or ("",):
+            checker = loaded.checkers.get(name)
+            rows.append({
+                "plugin": info.name, "source": info.source, "checker": name,
+                "table": f"[checkers.{name}]" if checker and checker.config else "",
+                "description": checker.description if checker else "",
+            })
+    out = Output.current()
+    if fmt == "json":
+        out.json(rows)
+        return
+    out.table("Plugins", ["checker", "plugin", "source", "table", "description"],
+              ([r["checker"], r["plugin"], r["source"], r["table"], r["description"]] for r in rows))
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command()
+@pass_state
+def upgrade(state: State) -> None:
+    """Upgrade the database schema to this program's version (back up first)."""
+    engine = create_engine(state.settings.database_url)
+    try:
+        before, after = migrations_api.upgrade(engine)
+    finally:
+        engine.dispose()
+    out = Output.current()
+    if before == after:
+        out.line(f"schema already at revision {after}")
+    else:
+        out.line(f"schema upgraded from {before or 'empty'} to {after}")
+
+
+@db.command()
+@pass_state
+def current(state: State) -> None:
+    """The schema revision of the database and the one this program needs."""
+    engine = create_engine(state.settings.database_url)
+    try:
+        with engine.connect() as conn:
+            revision = migrations_api.current_revision(conn)
+    finally:
+        engine.dispose()
+    head = migrations_api.head_revision()
+    Output.current().line(
+        f"database: {revision or 'empty'}; program: {head}"
+        + ("" if revision == head else " (run `registry db upgrade`)")
+    )

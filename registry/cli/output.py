@@ -1,0 +1,98 @@
+"""Printing for people (rich tables on a terminal, plain text in a pipe) and for programs."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import click
+import msgspec
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..schemas import Problem
+
+FORMATS = click.Choice(["table", "json"])
+
+
+class Output:
+    _current: Output | None = None
+
+    def __init__(self) -> None:
+        self.console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+        self.errors = Console(stderr=True, soft_wrap=True)
+
+    @classmethod
+    def current(cls) -> Output:
+        if cls._current is None:
+            cls._current = Output()
+        return cls._current
+
+    def json(self, value: Any) -> None:
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(value).decode(), indent=2) + "\n")
+        sys.stdout.flush()
+
+    def line(self, text: str = "") -> None:
+        self.console.print(text, highlight=False, markup=False)
+
+    def error(self, message: str) -> None:
+        self.errors.print(f"error: {message}", highlight=False, markup=False)
+
+    def table(self, title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        table = Table(title=title, show_lines=False, header_style="bold")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        count = 0
+        for row in rows:
+            table.add_row(*(Text(_cell(v)) for v in row))
+            count += 1
+        if count == 0:
+            self.line(f"{title}: none" if title else "none")
+            return
+        self.console.print(table)
+
+    def problems(self, problems: Sequence[Problem]) -> None:
+        """One problem a line, ``file:line: field: severity: message [rule]``, with hints."""
+        for problem in problems:
+            stream = self.errors if problem.severity == "error" else self.console
+            stream.print(
+                f"{problem.location()}: {problem.severity}: {problem.message} [{problem.rule}]",
+                highlight=False, markup=False,
+            )
+            if problem.hint:
+                stream.print(f"    hint: {problem.hint}", highlight=False, markup=False)
+
+
+def summary(problems: Sequence[Problem], files: int | None = None) -> str:
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    text = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    return text + (f" in {files} file{'s' * (files != 1)}" if files is not None else "")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (tuple, list)):
+        return ", ".join(map(str, value))
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%SZ")
+    return str(value)
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime.date:
+        if isinstance(value, datetime.date):
+            return value
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date: expected YYYY-MM-DD", param, ctx)
+
+
+DATE = DateType()

@@ -1,0 +1,294 @@
+"""Read agreement and party files (TOML or YAML) into Structs, reporting every problem.
+
+msgspec stops at the first structural error of a document; a person fixing a file wants
+them all at once. So the raw data is walked field by field against the Struct definitions
+(unknown and missing fields, then each value converted on its own), and only a document
+with no problem is converted whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from .locate import Locator, render
+from .schemas import Agreement, PartiesFile, Problem
+from .schemas.types import AgreementKind
+
+SUFFIXES = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+_AT_PATH = re.compile(r" - at `\$(.*)`$")
+
+
+@dataclasses.dataclass
+class SourceDocument:
+    """One file: its text, decoded data, line locator, and the Struct once valid."""
+
+    path: str
+    format: str
+    data: dict[str, Any] | None = None
+    locator: Locator = dataclasses.field(default_factory=Locator.empty)
+    value: Agreement | PartiesFile | None = None
+    problems: list[Problem] = dataclasses.field(default_factory=list)
+
+    @property
+    def is_parties(self) -> bool:
+        return isinstance(self.data, dict) and "party" in self.data
+
+    def problem(
+        self,
+        severity: str,
+        rule: str,
+        message: str,
+        path: Sequence[str | int] = (),
+        hint: str | None = None,
+    ) -> Problem:
+        """A problem located in this file at ``path``."""
+        return Problem(
+            severity=severity,  # type: ignore[arg-type]
+            rule=rule,
+            message=message,
+            file=self.path,
+            line=self.locator.line(path) if path else None,
+            field=render(path) or None,
+            hint=hint,
+        )
+
+
+def collect(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
+    """Expand files and folders into agreement files, in a stable order."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            )
+        elif path.is_file():
+            if path.suffix not in SUFFIXES:
+                problems.append(
+                    Problem(
+                        severity="error",
+                        rule="file.format",
+                        message=f"not an agreement file: expected {', '.join(SUFFIXES)}",
+                        file=str(path),
+                    )
+                )
+            else:
+                found.append(path)
+        else:
+            problems.append(
+                Problem(severity="error", rule="file.missing", message="no such file or folder",
+                        file=str(path))
+            )
+    unique = list(dict.fromkeys(found))
+    return unique, problems
+
+
+def read(path: Path) -> SourceDocument:
+    """Parse one file and validate its structure."""
+    doc = SourceDocument(path=str(path), format=SUFFIXES.get(path.suffix, "toml"))
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        doc.problems.append(doc.problem("error", "file.unreadable", str(exc.strerror or exc)))
+        return doc
+    return parse(raw, doc)
+
+
+def parse(raw: bytes, doc: SourceDocument) -> SourceDocument:
+    """Decode ``raw`` as the document's format, then validate it."""
+    if len(raw) > MAX_FILE_BYTES:
+        doc.problems.append(
+            doc.problem("error", "file.too_large", f"file is over {MAX_FILE_BYTES} bytes")
+        )
+        return doc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        doc.problems.append(
+            doc.problem("error", "file.encoding", f"not UTF-8 text (byte {exc.start})")
+        )
+        return doc
+    if "\x00" in text:
+        doc.problems.append(doc.problem("error", "file.encoding", "file contains NUL bytes"))
+        return doc
+    data = _decode_text(text, doc)
+    if data is None:
+        return doc
+    doc.data = data
+    doc.locator = Locator.for_toml(text) if doc.format == "toml" else Locator.for_yaml(text)
+    target: type = PartiesFile if doc.is_parties else Agreement
+    errors = list(structure_errors(data, target, ()))
+    for path, message, hint in errors:
+        doc.problems.append(doc.problem("error", "schema", message, path, hint))
+    if not errors:
+        try:
+            doc.value = msgspec.convert(data, target)
+        except msgspec.ValidationError as exc:  # the walk should have caught it; be safe
+            path, message = _split_error(str(exc))
+            doc.problems.append(doc.problem("error", "schema", message, path))
+    return doc
+
+
+def _decode_text(text: str, doc: SourceDocument) -> dict[str, Any] | None:
+    try:
+        if doc.format == "toml":
+            data = tomllib.loads(text)
+        else:
+            data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _TOML_POSITION.search(message)
+        doc.problems.append(
+            Problem(
+                severity="error",
+                rule="file.syntax",
+                message=f"TOML syntax error: {_TOML_POSITION.sub('', message).strip()}",
+                file=doc.path,
+                line=int(match.group(1)) if match else None,
+            )
+        )
+        return None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        doc.problems.append(
+            Problem(
+                severity="error",
+                rule="file.syntax",
+                message=f"YAML syntax error: {getattr(exc, 'problem', None) or exc}",
+                file=doc.path,
+                line=mark.line + 1 if mark is not None else None,
+            )
+        )
+        return None
+    except RecursionError:
+        doc.problems.append(doc.problem("error", "file.syntax", "document is nested too deeply"))
+        return None
+    if not isinstance(data, dict):
+        doc.problems.append(
+            doc.problem("error", "file.syntax", "a file must hold one table (mapping) at its top")
+        )
+        return None
+    return data
+
+
+# --- structural walk -------------------------------------------------------------------
+
+StructError = tuple[tuple[str | int, ...], str, str | None]
+
+
+def structure_errors(value: Any, annotation: Any, path: tuple[str | int, ...]) -> Iterator[StructError]:
+    """Every structural error of ``value`` against ``annotation``, with paths."""
+    inner, hint = _unwrap(annotation)
+    origin = typing.get_origin(inner)
+    if isinstance(inner, type) and issubclass(inner, msgspec.Struct):
+        yield from _struct_errors(value, inner, path)
+    elif origin in (typing.Union, types.UnionType) and value is not None:
+        members = [a for a in typing.get_args(inner) if a is not type(None)]
+        if len(members) == 1:
+            yield from structure_errors(value, members[0], path)
+        else:
+            yield from _leaf_errors(value, inner, path, hint)
+    elif origin in (tuple, list) and isinstance(value, list):
+        args = typing.get_args(inner)
+        item = args[0] if args else Any
+        for index, element in enumerate(value):
+            yield from structure_errors(element, item, (*path, index))
+    elif origin is dict and isinstance(value, dict):
+        key_type, value_type = typing.get_args(inner)
+        for key, element in value.items():
+            yield from _leaf_errors(key, key_type, (*path, key), None, what="key")
+            yield from structure_errors(element, value_type, (*path, key))
+    else:
+        yield from _leaf_errors(value, annotation, path, hint)
+
+
+def _struct_errors(value: Any, struct: type, path: tuple[str | int, ...]) -> Iterator[StructError]:
+    if not isinstance(value, dict):
+        yield path, f"expected a table, got {_type_name(value)}", None
+        return
+    fields = {f.encode_name: f for f in msgspec.structs.fields(struct)}
+    for key in value:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else None
+            valid = ", ".join(fields)
+            yield (*path, key), f"unknown field '{key}'", hint or f"valid fields here: {valid}"
+    for name, field in fields.items():
+        if name not in value:
+            if field.required:
+                yield (*path, name), f"required field '{name}' is missing", None
+            continue
+        yield from structure_errors(value[name], field.type, (*path, name))
+
+
+def _leaf_errors(
+    value: Any,
+    annotation: Any,
+    path: tuple[str | int, ...],
+    hint: str | None,
+    what: str = "value",
+) -> Iterator[StructError]:
+    try:
+        msgspec.convert(value, annotation)
+    except msgspec.ValidationError as exc:
+        sub, message = _split_error(str(exc))
+        yield (*path, *sub), f"invalid {what}: {message}", hint or _hint_for(annotation)
+
+
+def _split_error(message: str) -> tuple[tuple[str | int, ...], str]:
+    """msgspec's ``... - at `$.a[0]``` → (('a', 0), '...')."""
+    match = _AT_PATH.search(message)
+    if not match:
+        return (), _humanize(message)
+    parts: list[str | int] = []
+    for name, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", match.group(1)):
+        parts.append(int(index) if index else name)
+    return tuple(parts), _humanize(message[: match.start()])
+
+
+def _humanize(message: str) -> str:
+    return message.replace("`", "'").replace("Expected", "expected").replace("Invalid", "invalid")
+
+
+def _unwrap(annotation: Any) -> tuple[Any, str | None]:
+    """Strip ``Annotated`` layers, keeping their Meta description and example as a hint."""
+    description = example = None
+    while typing.get_origin(annotation) is typing.Annotated:
+        args = typing.get_args(annotation)
+        for meta in args[1:]:
+            if isinstance(meta, msgspec.Meta):
+                description = description or meta.description
+                example = example or (meta.examples[0] if meta.examples else None)
+        annotation = args[0]
+    hint = description
+    if example is not None:
+        hint = f"{description or ''} For example: {example!r}".strip()
+    return annotation, hint
+
+
+def _hint_for(annotation: Any) -> str | None:
+    inner, hint = _unwrap(annotation)
+    if typing.get_origin(inner) is typing.Literal:
+        return "one of: " + ", ".join(repr(a) for a in typing.get_args(inner))
+    if inner is AgreementKind:
+        return "one of: " + ", ".join(typing.get_args(AgreementKind))
+    return hint
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a table", list: "a list", str: "a string"}.get(type(value), type(value).__name__)

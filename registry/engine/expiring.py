@@ -1,0 +1,65 @@
+"""Agreements expiring or due for review within a window, soonest first.
+
+An agreement is *expiring* when its expiry date falls within the window, and *due for
+review* when its review notice (``review_notice_days`` before expiry) has started, or
+starts within the window, while expiry is further out. Suspended agreements are listed;
+terminated ones (on the as-of date) and ones already expired are not. Dates come from the
+current version; the status is the one in force on the as-of date.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Protocol
+
+from ..schemas import Agreement, ExpiringRow
+from ..schemas.types import AgreementStatus
+
+
+class Listed(Protocol):
+    """What the expiring list needs of a stored agreement."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def current_version(self) -> int: ...
+
+    def current_agreement(self) -> Agreement: ...
+
+    def status_on(self, on: datetime.date) -> AgreementStatus: ...
+
+
+def expiring(
+    agreements: Iterable[Listed], within_days: int, as_of: datetime.date
+) -> list[ExpiringRow]:
+    horizon = as_of + datetime.timedelta(days=within_days)
+    rows = []
+    for stored in agreements:
+        agreement = stored.current_agreement()
+        status = stored.status_on(as_of)
+        if status == "terminated" or agreement.expires < as_of:
+            continue
+        review_from = agreement.expires - datetime.timedelta(days=agreement.review_notice_days)
+        if agreement.expires <= horizon:
+            due = "expiring"
+        elif review_from <= horizon:
+            due = "review"
+        else:
+            continue
+        rows.append(
+            ExpiringRow(
+                agreement=stored.id,
+                title=agreement.title,
+                status=status,
+                due=due,  # type: ignore[arg-type]
+                expires=agreement.expires,
+                review_from=review_from,
+                days_left=(agreement.expires - as_of).days,
+                discloser=agreement.discloser,
+                recipients=agreement.recipients,
+                version=stored.current_version,
+            )
+        )
+    return sorted(rows, key=lambda r: (r.expires, r.agreement))

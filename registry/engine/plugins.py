@@ -1,0 +1,144 @@
+"""Build the plugin manager and collect the installed checkers.
+
+One function builds the manager: add the hookspecs, register the built-in plugins, load
+installed plugins from the ``registry.plugins`` entry-point group, then one-off plugin
+files from a plugins folder. The manager is built on demand, never at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+import pluggy
+
+from . import hookspecs
+from .checker import Checker
+
+ENTRY_POINT_GROUP = "registry.plugins"
+BUILTIN_PLUGINS = ("registry.engine.core",)
+
+hookimpl = pluggy.HookimplMarker("registry")
+
+
+class PluginError(Exception):
+    """A plugin could not be loaded or declares something invalid."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    source: str
+    checkers: tuple[str, ...]
+
+
+class Plugins:
+    """The plugin manager and the checkers it contributes, by name."""
+
+    def __init__(self, manager: pluggy.PluginManager) -> None:
+        self.manager = manager
+        self.hook = manager.hook
+        checkers: dict[str, Checker] = {}
+        self._owner: dict[str, str] = {}
+        for plugin, contributed in _checkers_by_plugin(manager):
+            for checker in contributed:
+                name = getattr(checker, "name", None)
+                if not isinstance(name, str) or not name:
+                    raise PluginError(f"plugin {plugin!r} contributed a checker without a name")
+                if name in checkers:
+                    raise PluginError(
+                        f"two checkers are named {name!r} (plugins {self._owner[name]!r} "
+                        f"and {plugin!r})"
+                    )
+                checkers[name] = checker
+                self._owner[name] = plugin
+        self.checkers = checkers
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.checkers)
+
+    def describe(self) -> list[PluginInfo]:
+        """Every registered plugin with where it came from and its checkers."""
+        out = []
+        dist = {id(p): d for p, d in self.manager.list_plugin_distinfo()}
+        for name, plugin in self.manager.list_name_plugin():
+            if name is None or plugin is None:
+                continue
+            source = "built-in"
+            if id(plugin) in dist:
+                d = dist[id(plugin)]
+                source = f"entry point ({d.project_name} {d.version})"
+            elif name.startswith("file:"):
+                source = name
+            checkers = tuple(sorted(c for c, owner in self._owner.items() if owner == name))
+            out.append(PluginInfo(name=name, source=source, checkers=checkers))
+        return out
+
+
+def _checkers_by_plugin(
+    manager: pluggy.PluginManager,
+) -> list[tuple[str, Sequence[Checker]]]:
+    out = []
+    for impl in manager.hook.register_checkers.get_hookimpls():
+        try:
+            result = impl.function()
+        except Exception as exc:
+            raise PluginError(f"plugin {impl.plugin_name!r} failed to register checkers: {exc}") from exc
+        out.append((impl.plugin_name, list(result or ())))
+    return out
+
+
+def build_plugins(
+    plugins_dir: str | Path | None = None, *, entry_points: bool = True
+) -> Plugins:
+    """Build the plugin manager: specs, built-ins, entry points, then the plugins folder."""
+    manager = pluggy.PluginManager("registry")
+    manager.add_hookspecs(hookspecs)
+    for module_name in BUILTIN_PLUGINS:
+        manager.register(importlib.import_module(module_name), name=module_name)
+    if entry_points:
+        try:
+            manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        except Exception as exc:
+            raise PluginError(f"an installed plugin failed to load: {exc}") from exc
+    if plugins_dir:
+        for module in load_plugins_dir(Path(plugins_dir)):
+            manager.register(module, name=f"file:{module.__file__}")
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(str(exc)) from exc
+    return Plugins(manager)
+
+
+def load_plugins_dir(folder: Path) -> list[ModuleType]:
+    """Import every ``*.py`` file directly inside ``folder`` as a plugin module."""
+    if not folder.is_dir():
+        raise PluginError(f"plugins folder {folder} does not exist")
+    root = folder.resolve()
+    modules = []
+    for path in sorted(folder.glob("*.py")):
+        resolved = path.resolve()
+        if resolved.parent != root or not resolved.is_file():
+            raise PluginError(f"plugin file {path} points outside the plugins folder")
+        if not path.stem.isidentifier():
+            raise PluginError(f"plugin file {path} is not named like a Python module")
+        module_name = f"registry_plugins_dir_{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, resolved)
+        if spec is None or spec.loader is None:
+            raise PluginError(f"cannot import plugin file {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            sys.modules.pop(module_name, None)
+            raise PluginError(f"plugin file {path} failed to import: {exc}") from exc
+        modules.append(module)
+    return modules

@@ -1,0 +1,34 @@
+"""Errors the registry raises to its callers (CLI, API, Python). No project imports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class RegistryError(Exception):
+    """Base of the registry's errors; ``str()`` is a message for people."""
+
+
+class InvalidInput(RegistryError):
+    """Input that cannot be accepted; nothing was written. ``problems`` says why."""
+
+    def __init__(self, message: str, problems: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class NotFound(RegistryError):
+    """No agreement, version or party with that id."""
+
+
+class Conflict(RegistryError):
+    """The change conflicts with the stored state (a concurrent change, a termination)."""
+
+
+class SchemaError(RegistryError):
+    """The database schema does not match this program; nothing was read or written."""
+
+
+class DatabaseUnavailable(RegistryError):
+    """The database cannot be reached."""

@@ -1,0 +1,128 @@
+"""What the registry answers with: lint problems, history, lists and load results."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Literal
+
+import msgspec
+
+from .agreement import Agreement
+from .types import AgreementStatus, Severity
+
+
+class View(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of the answer Structs."""
+
+
+class Problem(View):
+    """One lint finding: where it is, what is wrong and what would be valid."""
+
+    severity: Severity
+    rule: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    field: str | None = None
+    hint: str | None = None
+
+    def location(self) -> str:
+        """``file:line: field`` as editors and terminals link it."""
+        place = self.file or "<input>"
+        if self.line is not None:
+            place = f"{place}:{self.line}"
+        return f"{place}: {self.field}" if self.field else place
+
+
+class VersionInfo(View):
+    """Metadata of one immutable version of an agreement."""
+
+    agreement: str
+    version: int
+    version_effective: datetime.date
+    content_hash: str
+    recorded_at: datetime.datetime
+    recorded_by: str
+    source: str | None = None
+
+
+class StatusEvent(View):
+    """A dated status change recorded through the CLI or API (not from a file)."""
+
+    agreement: str
+    on: datetime.date
+    status: AgreementStatus
+    reason: str
+    recorded_at: datetime.datetime
+    recorded_by: str
+
+
+class HistoryEntry(View):
+    """One line of an agreement's history, in the order it was recorded."""
+
+    recorded_at: datetime.datetime
+    recorded_by: str
+    kind: Literal["version", "status"]
+    summary: str
+    version: int | None = None
+    on: datetime.date | None = None
+    status: AgreementStatus | None = None
+    reason: str | None = None
+    source: str | None = None
+
+
+class AgreementSummary(View):
+    """A row of the agreement list: the current version and the status on a date."""
+
+    id: str
+    title: str
+    kind: str
+    version: int
+    status: AgreementStatus
+    status_on: datetime.date
+    effective: datetime.date
+    expires: datetime.date
+    discloser: str
+    recipients: tuple[str, ...]
+
+
+class AgreementRecord(View):
+    """One version of an agreement with its metadata and the status on a date."""
+
+    agreement: Agreement
+    info: VersionInfo
+    current_version: int
+    status: AgreementStatus
+    status_on: datetime.date
+
+
+class Change(View):
+    """One difference between two versions, in words a lawyer reads."""
+
+    section: str
+    summary: str
+
+
+class ExpiringRow(View):
+    """An agreement that expires, or is due for review, within the window."""
+
+    agreement: str
+    title: str
+    status: AgreementStatus
+    due: Literal["expiring", "review"]
+    expires: datetime.date
+    review_from: datetime.date
+    days_left: int
+    discloser: str
+    recipients: tuple[str, ...]
+    version: int
+
+
+class LoadOutcome(View):
+    """What loading did to one party or agreement."""
+
+    kind: Literal["party", "agreement"]
+    id: str
+    action: Literal["created", "amended", "unchanged"]
+    version: int
+    source: str | None = None

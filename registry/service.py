@@ -1,0 +1,250 @@
+"""The registry as a library: what the CLI, the HTTP API and data systems call.
+
+``registry.connect(url)`` returns a :class:`Registry`. It owns the database and the plugin
+manager; every method takes and returns msgspec Structs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+import sqlalchemy as sa
+
+from . import documents
+from .engine import diff as diff_engine
+from .engine import expiring as expiring_engine
+from .engine.lint import has_errors, lint
+from .engine.plugins import Plugins, build_plugins
+from .errors import Conflict, InvalidInput, NotFound
+from .schemas import (
+    Agreement,
+    AgreementRecord,
+    AgreementSummary,
+    Change,
+    ExpiringRow,
+    HistoryEntry,
+    LoadOutcome,
+    PartiesFile,
+    Party,
+    Problem,
+    StatusEvent,
+    VersionInfo,
+)
+from .schemas.types import AgreementStatus
+from .settings import Settings
+from .store import Database, open_database
+from .store.agreements import AgreementStore, StoredAgreement
+
+T = TypeVar("T")
+WRITE_ATTEMPTS = 5
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "unknown"
+
+
+class Registry:
+    """Agreements, parties and (later) checks over one database."""
+
+    def __init__(self, settings: Settings, db: Database, plugins: Plugins) -> None:
+        self.settings = settings
+        self.db = db
+        self.plugins = plugins
+        self.agreements_store = AgreementStore(db)
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        plugins_dir: str | None = None,
+        upgrade_empty: bool = True,
+        plugins: Plugins | None = None,
+    ) -> Registry:
+        settings = Settings.from_env(url, plugins_dir)
+        plugins = plugins or build_plugins(settings.plugins_dir)
+        db = open_database(settings.database_url, upgrade_empty=upgrade_empty)
+        return cls(settings, db, plugins)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- files ------------------------------------------------------------------------
+
+    def lint(self, paths: Iterable[str | Path]) -> list[Problem]:
+        """Every problem in the files, checked against the parties already loaded too."""
+        docs, problems = self._read(paths)
+        return problems + lint(docs, self.plugins, self.agreements_store.parties())
+
+    def load(self, paths: Iterable[str | Path], *, recorded_by: str | None = None) -> tuple[list[LoadOutcome], list[Problem]]:
+        """Lint, then create or amend everything in one transaction (all or nothing).
+
+        Raises :class:`InvalidInput` with the problems when any is an error.
+        """
+        docs, problems = self._read(paths)
+        problems += lint(docs, self.plugins, self.agreements_store.parties())
+        if has_errors(problems):
+            raise InvalidInput("the files have errors; nothing was loaded", problems)
+        parties: list[tuple[Party, str | None]] = []
+        agreements: list[tuple[Agreement, str | None]] = []
+        for doc in docs:
+            if isinstance(doc.value, PartiesFile):
+                parties.extend((party, doc.path) for party in doc.value.party)
+            elif isinstance(doc.value, Agreement):
+                agreements.append((doc.value, doc.path))
+        return self.save(parties, agreements, recorded_by=recorded_by), problems
+
+    def save(
+        self,
+        parties: list[tuple[Party, str | None]],
+        agreements: list[tuple[Agreement, str | None]],
+        *,
+        recorded_by: str | None = None,
+        expected_versions: dict[str, int] | None = None,
+    ) -> list[LoadOutcome]:
+        """Store already-validated documents (the API's path); all or nothing."""
+        by = recorded_by or default_actor()
+        return _retrying(
+            lambda: self.agreements_store.load(parties, agreements, by, expected_versions)
+        )
+
+    def _read(self, paths: Iterable[str | Path]) -> tuple[list[documents.SourceDocument], list[Problem]]:
+        files, problems = documents.collect(paths)
+        if not files and not problems:
+            problems.append(Problem(severity="error", rule="file.missing",
+                                    message="no agreement files found"))
+        return [documents.read(path) for path in files], problems
+
+    # --- agreements ---------------------------------------------------------------------
+
+    def list_agreements(self, on: datetime.date | None = None) -> list[AgreementSummary]:
+        day = on or datetime.date.today()
+        out = []
+        for stored in self.agreements_store.all():
+            agreement = stored.in_force(day).agreement
+            out.append(
+                AgreementSummary(
+                    id=stored.id, title=agreement.title, kind=agreement.kind,
+                    version=stored.in_force(day).version, status=stored.status_on(day),
+                    status_on=day, effective=agreement.effective, expires=agreement.expires,
+                    discloser=agreement.discloser, recipients=agreement.recipients,
+                )
+            )
+        return out
+
+    def stored(self, agreement_id: str) -> StoredAgreement:
+        return self.agreements_store.get(agreement_id)
+
+    def agreement(
+        self, agreement_id: str, version: int | None = None, on: datetime.date | None = None
+    ) -> AgreementRecord:
+        """One version (the current one by default, or the one in force on ``on``)."""
+        stored = self.stored(agreement_id)
+        day = on or datetime.date.today()
+        if version is not None:
+            chosen = stored.version(version)
+        elif on is not None:
+            chosen = stored.in_force(on)
+        else:
+            chosen = stored.current
+        return AgreementRecord(
+            agreement=chosen.agreement, info=chosen.info, current_version=stored.current_version,
+            status=stored.status_on(day), status_on=day,
+        )
+
+    def versions(self, agreement_id: str) -> list[VersionInfo]:
+        return [v.info for v in self.stored(agreement_id).versions]
+
+    def history(self, agreement_id: str) -> list[HistoryEntry]:
+        """Versions and status events, in the order they were recorded."""
+        stored = self.stored(agreement_id)
+        entries: list[HistoryEntry] = []
+        previous: Agreement | None = None
+        for v in stored.versions:
+            if previous is None:
+                summary = f"version 1 registered, in force from {v.agreement.in_force_from}"
+            else:
+                changes = diff_engine.diff(previous, v.agreement)
+                summary = (f"version {v.version} in force from {v.agreement.in_force_from}: "
+                           + "; ".join(c.summary for c in changes))
+            entries.append(HistoryEntry(recorded_at=v.info.recorded_at,
+                                        recorded_by=v.info.recorded_by, kind="version",
+                                        summary=summary, version=v.version, source=v.info.source))
+            previous = v.agreement
+        for event in stored.events:
+            entries.append(HistoryEntry(recorded_at=event.recorded_at,
+                                        recorded_by=event.recorded_by, kind="status",
+                                        summary=f"{event.status} from {event.on}: {event.reason}",
+                                        on=event.on, status=event.status, reason=event.reason))
+        return sorted(entries, key=lambda e: e.recorded_at)
+
+    def diff(self, agreement_id: str, a: int | None = None, b: int | None = None) -> tuple[int, int, list[Change]]:
+        """Changes from version ``a`` to ``b`` (default: the previous to the current)."""
+        stored = self.stored(agreement_id)
+        new = b if b is not None else stored.current_version
+        old = a if a is not None else max(new - 1, 1)
+        return old, new, diff_engine.diff(stored.version(old).agreement, stored.version(new).agreement)
+
+    def set_status(
+        self, agreement_id: str, status: AgreementStatus, on: datetime.date, reason: str,
+        *, recorded_by: str | None = None,
+    ) -> StatusEvent:
+        by = recorded_by or default_actor()
+        return _retrying(
+            lambda: self.agreements_store.record_status(agreement_id, on, status, reason, by)
+        )
+
+    def suspend(self, agreement_id: str, on: datetime.date, reason: str, **kw: str) -> StatusEvent:
+        return self.set_status(agreement_id, "suspended", on, reason, **kw)
+
+    def reinstate(self, agreement_id: str, on: datetime.date, reason: str, **kw: str) -> StatusEvent:
+        return self.set_status(agreement_id, "active", on, reason, **kw)
+
+    def terminate(self, agreement_id: str, on: datetime.date, reason: str, **kw: str) -> StatusEvent:
+        return self.set_status(agreement_id, "terminated", on, reason, **kw)
+
+    def expiring(self, within_days: int = 90, as_of: datetime.date | None = None) -> list[ExpiringRow]:
+        return expiring_engine.expiring(
+            self.agreements_store.all(), within_days, as_of or datetime.date.today()
+        )
+
+    def parties(self) -> dict[str, Party]:
+        return self.agreements_store.parties()
+
+
+def _retrying(write: Callable[[], T]) -> T:
+    """Run a write transaction, again when a concurrent writer got in first.
+
+    Two processes creating the same new agreement collide on its primary key; the loser
+    retries, finds the row and amends it instead. Errors of the input are not retried.
+    """
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            return write()
+        except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
+            if attempt == WRITE_ATTEMPTS - 1 or not _transient(exc):
+                raise Conflict(f"a concurrent change got in the way: {exc.orig}") from exc
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _transient(exc: sa.exc.DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("unique", "duplicate key", "deadlock", "serializ", "locked"))
+
+
+__all__ = ["NotFound", "Registry"]

@@ -1,0 +1,112 @@
+"""Engines for SQLite (the embedded default) and PostgreSQL, and transactions on them.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` (a committed write survives a crash),
+foreign keys on and a busy timeout. pysqlite's own transaction handling is turned off so
+that write transactions can start with ``BEGIN IMMEDIATE``: writers queue for the lock at
+the start instead of failing half-way. PostgreSQL writers lock the rows they change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from ..errors import DatabaseUnavailable, SchemaError
+from .migrations_api import check_schema
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    """An engine and the sessions the registry opens on it."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; nothing it does is committed."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose work commits at the end of the block, or not at all."""
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+            with Session(bind=conn, expire_on_commit=False) as session:
+                yield session
+                session.commit()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def create_engine(url: str, **options: Any) -> sa.Engine:
+    """An engine for ``url``; for SQLite, the folder of the file is created."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options
+        )
+        _configure_sqlite(engine)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        options.setdefault("pool_pre_ping", True)
+        return sa.create_engine(parsed, **options)
+    raise SchemaError(f"unsupported database {backend!r}: use an sqlite:/// or postgresql:// URL")
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def open_database(url: str, *, upgrade_empty: bool = True, check: bool = True) -> Database:
+    """Open the database at ``url``, checking (or creating) its schema."""
+    engine = create_engine(url)
+    try:
+        if check:
+            check_schema(engine, upgrade_empty=upgrade_empty)
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        raise DatabaseUnavailable(f"cannot reach the database: {_first_line(exc)}") from exc
+    except Exception:
+        engine.dispose()
+        raise
+    return Database(engine)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
