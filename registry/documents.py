@@ -74,9 +74,7 @@ def collect(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
-            )
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
         elif path.is_file():
             if path.suffix not in SUFFIXES:
                 problems.append(
@@ -91,8 +89,12 @@ def collect(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
                 found.append(path)
         else:
             problems.append(
-                Problem(severity="error", rule="file.missing", message="no such file or folder",
-                        file=str(path))
+                Problem(
+                    severity="error",
+                    rule="file.missing",
+                    message="no such file or folder",
+                    file=str(path),
+                )
             )
     unique = list(dict.fromkeys(found))
     return unique, problems
@@ -137,7 +139,10 @@ def parse(raw: bytes, doc: SourceDocument) -> SourceDocument:
         doc.problems.append(doc.problem("error", "schema", message, path, hint))
     if not errors:
         try:
-            doc.value = msgspec.convert(data, target)
+            # Through JSON once, so the value equals what the database gives back
+            # (plugin tables hold JSON values: a TOML date in them becomes a string).
+            value = msgspec.convert(data, target)
+            doc.value = msgspec.json.decode(msgspec.json.encode(value), type=target)
         except msgspec.ValidationError as exc:  # the walk should have caught it; be safe
             path, message = _split_error(str(exc))
             doc.problems.append(doc.problem("error", "schema", message, path))
@@ -149,7 +154,7 @@ def _decode_text(text: str, doc: SourceDocument) -> dict[str, Any] | None:
         if doc.format == "toml":
             data = tomllib.loads(text)
         else:
-            data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+            data = yaml.load(text, Loader=yaml.SafeLoader)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POSITION.search(message)
@@ -191,7 +196,9 @@ def _decode_text(text: str, doc: SourceDocument) -> dict[str, Any] | None:
 StructError = tuple[tuple[str | int, ...], str, str | None]
 
 
-def structure_errors(value: Any, annotation: Any, path: tuple[str | int, ...]) -> Iterator[StructError]:
+def structure_errors(
+    value: Any, annotation: Any, path: tuple[str | int, ...]
+) -> Iterator[StructError]:
     """Every structural error of ``value`` against ``annotation``, with paths."""
     inner, hint = _unwrap(annotation)
     origin = typing.get_origin(inner)

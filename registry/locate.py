@@ -15,7 +15,9 @@ import yaml
 Path = tuple[str | int, ...]
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
+_KEY = re.compile(
+    r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
+)
 _INLINE_KEY = re.compile(r"""[{,]\s*([A-Za-z0-9_-]+|"[^"]*")\s*=""")
 
 
@@ -81,7 +83,7 @@ class Locator:
             if key:
                 path = (*table, *_split_key(key.group(1)))
                 lines.setdefault(path, number)
-                rest = raw[key.end():]
+                rest = raw[key.end() :]
                 if rest.lstrip().startswith("{"):
                     for inner in _INLINE_KEY.finditer(rest):
                         lines.setdefault((*path, inner.group(1).strip('"')), number)

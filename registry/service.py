@@ -90,7 +90,9 @@ class Registry:
         docs, problems = self._read(paths)
         return problems + lint(docs, self.plugins, self.agreements_store.parties())
 
-    def load(self, paths: Iterable[str | Path], *, recorded_by: str | None = None) -> tuple[list[LoadOutcome], list[Problem]]:
+    def load(
+        self, paths: Iterable[str | Path], *, recorded_by: str | None = None
+    ) -> tuple[list[LoadOutcome], list[Problem]]:
         """Lint, then create or amend everything in one transaction (all or nothing).
 
         Raises :class:`InvalidInput` with the problems when any is an error.
@@ -122,11 +124,14 @@ class Registry:
             lambda: self.agreements_store.load(parties, agreements, by, expected_versions)
         )
 
-    def _read(self, paths: Iterable[str | Path]) -> tuple[list[documents.SourceDocument], list[Problem]]:
+    def _read(
+        self, paths: Iterable[str | Path]
+    ) -> tuple[list[documents.SourceDocument], list[Problem]]:
         files, problems = documents.collect(paths)
         if not files and not problems:
-            problems.append(Problem(severity="error", rule="file.missing",
-                                    message="no agreement files found"))
+            problems.append(
+                Problem(severity="error", rule="file.missing", message="no agreement files found")
+            )
         return [documents.read(path) for path in files], problems
 
     # --- agreements ---------------------------------------------------------------------
@@ -138,10 +143,16 @@ class Registry:
             agreement = stored.in_force(day).agreement
             out.append(
                 AgreementSummary(
-                    id=stored.id, title=agreement.title, kind=agreement.kind,
-                    version=stored.in_force(day).version, status=stored.status_on(day),
-                    status_on=day, effective=agreement.effective, expires=agreement.expires,
-                    discloser=agreement.discloser, recipients=agreement.recipients,
+                    id=stored.id,
+                    title=agreement.title,
+                    kind=agreement.kind,
+                    version=stored.in_force(day).version,
+                    status=stored.status_on(day),
+                    status_on=day,
+                    effective=agreement.effective,
+                    expires=agreement.expires,
+                    discloser=agreement.discloser,
+                    recipients=agreement.recipients,
                 )
             )
         return out
@@ -162,8 +173,11 @@ class Registry:
         else:
             chosen = stored.current
         return AgreementRecord(
-            agreement=chosen.agreement, info=chosen.info, current_version=stored.current_version,
-            status=stored.status_on(day), status_on=day,
+            agreement=chosen.agreement,
+            info=chosen.info,
+            current_version=stored.current_version,
+            status=stored.status_on(day),
+            status_on=day,
         )
 
     def versions(self, agreement_id: str) -> list[VersionInfo]:
@@ -179,29 +193,56 @@ class Registry:
                 summary = f"version 1 registered, in force from {v.agreement.in_force_from}"
             else:
                 changes = diff_engine.diff(previous, v.agreement)
-                summary = (f"version {v.version} in force from {v.agreement.in_force_from}: "
-                           + "; ".join(c.summary for c in changes))
-            entries.append(HistoryEntry(recorded_at=v.info.recorded_at,
-                                        recorded_by=v.info.recorded_by, kind="version",
-                                        summary=summary, version=v.version, source=v.info.source))
+                summary = (
+                    f"version {v.version} in force from {v.agreement.in_force_from}: "
+                    + "; ".join(c.summary for c in changes)
+                )
+            entries.append(
+                HistoryEntry(
+                    recorded_at=v.info.recorded_at,
+                    recorded_by=v.info.recorded_by,
+                    kind="version",
+                    summary=summary,
+                    version=v.version,
+                    source=v.info.source,
+                )
+            )
             previous = v.agreement
         for event in stored.events:
-            entries.append(HistoryEntry(recorded_at=event.recorded_at,
-                                        recorded_by=event.recorded_by, kind="status",
-                                        summary=f"{event.status} from {event.on}: {event.reason}",
-                                        on=event.on, status=event.status, reason=event.reason))
+            entries.append(
+                HistoryEntry(
+                    recorded_at=event.recorded_at,
+                    recorded_by=event.recorded_by,
+                    kind="status",
+                    summary=f"{event.status} from {event.on}: {event.reason}",
+                    on=event.on,
+                    status=event.status,
+                    reason=event.reason,
+                )
+            )
         return sorted(entries, key=lambda e: e.recorded_at)
 
-    def diff(self, agreement_id: str, a: int | None = None, b: int | None = None) -> tuple[int, int, list[Change]]:
+    def diff(
+        self, agreement_id: str, a: int | None = None, b: int | None = None
+    ) -> tuple[int, int, list[Change]]:
         """Changes from version ``a`` to ``b`` (default: the previous to the current)."""
         stored = self.stored(agreement_id)
         new = b if b is not None else stored.current_version
         old = a if a is not None else max(new - 1, 1)
-        return old, new, diff_engine.diff(stored.version(old).agreement, stored.version(new).agreement)
+        return (
+            old,
+            new,
+            diff_engine.diff(stored.version(old).agreement, stored.version(new).agreement),
+        )
 
     def set_status(
-        self, agreement_id: str, status: AgreementStatus, on: datetime.date, reason: str,
-        *, recorded_by: str | None = None,
+        self,
+        agreement_id: str,
+        status: AgreementStatus,
+        on: datetime.date,
+        reason: str,
+        *,
+        recorded_by: str | None = None,
     ) -> StatusEvent:
         by = recorded_by or default_actor()
         return _retrying(
@@ -211,13 +252,19 @@ class Registry:
     def suspend(self, agreement_id: str, on: datetime.date, reason: str, **kw: str) -> StatusEvent:
         return self.set_status(agreement_id, "suspended", on, reason, **kw)
 
-    def reinstate(self, agreement_id: str, on: datetime.date, reason: str, **kw: str) -> StatusEvent:
+    def reinstate(
+        self, agreement_id: str, on: datetime.date, reason: str, **kw: str
+    ) -> StatusEvent:
         return self.set_status(agreement_id, "active", on, reason, **kw)
 
-    def terminate(self, agreement_id: str, on: datetime.date, reason: str, **kw: str) -> StatusEvent:
+    def terminate(
+        self, agreement_id: str, on: datetime.date, reason: str, **kw: str
+    ) -> StatusEvent:
         return self.set_status(agreement_id, "terminated", on, reason, **kw)
 
-    def expiring(self, within_days: int = 90, as_of: datetime.date | None = None) -> list[ExpiringRow]:
+    def expiring(
+        self, within_days: int = 90, as_of: datetime.date | None = None
+    ) -> list[ExpiringRow]:
         return expiring_engine.expiring(
             self.agreements_store.all(), within_days, as_of or datetime.date.today()
         )

@@ -8,7 +8,8 @@ from pathlib import Path
 
 
 def default_data_dir() -> Path:
-    """``$REGISTRY_DATA_DIR``, else ``$XDG_DATA_HOME/registry``, else ``~/.local/share/registry``."""
+    """``$REGISTRY_DATA_DIR``, else ``$XDG_DATA_HOME/registry``, else
+    ``~/.local/share/registry``."""
     if os.environ.get("REGISTRY_DATA_DIR"):
         return Path(os.environ["REGISTRY_DATA_DIR"])
     xdg = os.environ.get("XDG_DATA_HOME")

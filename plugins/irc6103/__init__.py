@@ -6,7 +6,8 @@ table, whose schema is :class:`Irc6103Config`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import ClassVar
 
 import msgspec
 
@@ -40,7 +41,7 @@ class Irc6103Checker(Checker):
     name = "irc6103"
     description = "26 U.S.C. 6103: statutes, addresses, safeguards, return information."
     config = Irc6103Config
-    reason_codes = {
+    reason_codes: ClassVar[Mapping[str, str]] = {
         "statute_not_permitted": "the request's statutory authority is not a permitted statute",
         "address_incomplete": "a record's address is not a complete street address",
         "safeguards_not_met": "the recipient's safeguard review status is not accepted",
@@ -53,26 +54,34 @@ class Irc6103Checker(Checker):
         if config is None:
             if self.name in agreement.required_checkers:
                 yield self.problem(
-                    "error", "table_missing",
+                    "error",
+                    "table_missing",
                     "irc6103 is required but the agreement has no [checkers.irc6103] table",
-                    "required_checkers", "add [checkers.irc6103] with permitted_statutes",
+                    "required_checkers",
+                    "add [checkers.irc6103] with permitted_statutes",
                 )
             return
         if self.name in agreement.required_checkers and not config.permitted_statutes:
             yield self.problem(
-                "warning", "statutes",
+                "warning",
+                "statutes",
                 "permitted_statutes is empty: every request will be denied",
                 "checkers.irc6103.permitted_statutes",
             )
-        if config.address_field and not covered_by_any(config.address_field, agreement.fields.permitted):
+        if config.address_field and not covered_by_any(
+            config.address_field, agreement.fields.permitted
+        ):
             yield self.problem(
-                "error", "address_field",
+                "error",
+                "address_field",
                 f"address_field '{config.address_field}' is not a permitted field",
-                "checkers.irc6103.address_field", "a field covered by fields.permitted",
+                "checkers.irc6103.address_field",
+                "a field covered by fields.permitted",
             )
         if cites_i2(agreement) and not config.address_field:
             yield self.problem(
-                "warning", "address_field",
+                "warning",
+                "address_field",
                 "a 6103(i)(2) request must give each taxpayer's name and address "
                 "(6103(i)(2)(B)(i)); set address_field so addresses are checked",
                 "checkers.irc6103",
@@ -81,7 +90,8 @@ class Irc6103Checker(Checker):
             party = context.parties.get(recipient)
             if party is not None and party.safeguards is None:
                 yield self.problem(
-                    "warning", "safeguards",
+                    "warning",
+                    "safeguards",
                     f"recipient '{recipient}' has no safeguard review on record "
                     "(6103(p)(4)); checks will deny until one is recorded",
                     f"recipients[{index}]",
@@ -97,7 +107,8 @@ class Irc6103Checker(Checker):
             for pattern in config.taxpayer_return_information:
                 if reaches_into(field, pattern):
                     yield self.problem(
-                        "error", "taxpayer_return_information",
+                        "error",
+                        "taxpayer_return_information",
                         f"field '{field}' is taxpayer return information ('{pattern}'), "
                         "which is not disclosable under 26 U.S.C. 6103(i)(2)",
                         f"fields.permitted[{index}]",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import calendar
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import ClassVar
 
 import msgspec
 
@@ -41,7 +42,9 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     """``day`` plus calendar months, clamped to the end of a shorter month."""
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
 
 
 def longest_expiry(agreement: Agreement) -> datetime.date:
@@ -67,8 +70,10 @@ def renewal_problems(agreement: Agreement, renewal: Renewal, index: int) -> list
         )
     latest = add_months(agreement.expires, RENEWAL_MAX_MONTHS)
     if not agreement.expires < renewal.extends_to <= latest:
-        reasons.append(f"extends_to {renewal.extends_to} is not after {agreement.expires} "
-                       f"and on or before {latest} (one year at most)")
+        reasons.append(
+            f"extends_to {renewal.extends_to} is not after {agreement.expires} "
+            f"and on or before {latest} (one year at most)"
+        )
     if renewal.changes:
         reasons.append("the program changed (" + "; ".join(renewal.changes) + ")")
     parties = {agreement.discloser, *agreement.recipients}
@@ -88,7 +93,7 @@ class PrivacyActChecker(Checker):
     name = "privacy_act"
     description = "5 U.S.C. 552a(o): matching agreement term, Congress wait, renewals."
     config = PrivacyActConfig
-    reason_codes = {
+    reason_codes: ClassVar[Mapping[str, str]] = {
         "renewal_invalid": "a check after the original expiry relies on an invalid renewal",
     }
 
@@ -101,14 +106,17 @@ class PrivacyActChecker(Checker):
         longest = longest_expiry(agreement)
         if agreement.expires > longest:
             yield self.problem(
-                "error", "term",
+                "error",
+                "term",
                 f"a matching agreement may run at most 18 months (5 U.S.C. 552a(o)(2)(C)): "
                 f"expires {agreement.expires} is after {longest}",
-                "expires", f"on or before {longest}; extend by renewal instead",
+                "expires",
+                f"on or before {longest}; extend by renewal instead",
             )
         if config.transmitted_to_congress is None:
             yield self.problem(
-                "error", "transmittal_missing",
+                "error",
+                "transmittal_missing",
                 "transmitted_to_congress is missing: a matching agreement takes effect only "
                 "30 days after its transmittal to Congress (5 U.S.C. 552a(o)(2)(B))",
                 "checkers.privacy_act.transmitted_to_congress",
@@ -117,16 +125,20 @@ class PrivacyActChecker(Checker):
             earliest = config.transmitted_to_congress + datetime.timedelta(days=CONGRESS_WAIT_DAYS)
             if agreement.effective < earliest:
                 yield self.problem(
-                    "error", "congress_wait",
+                    "error",
+                    "congress_wait",
                     f"effective {agreement.effective} is less than 30 days after transmittal "
                     f"to Congress on {config.transmitted_to_congress} (5 U.S.C. 552a(o)(2)(B))",
-                    "effective", f"on or after {earliest}",
+                    "effective",
+                    f"on or after {earliest}",
                 )
         for index, renewal in enumerate(config.renewals):
             for reason in renewal_problems(agreement, renewal, index):
                 yield self.problem(
-                    "warning", "renewal_invalid",
-                    f"renewal is invalid under 5 U.S.C. 552a(o)(2)(D) and extends nothing: {reason}",
+                    "warning",
+                    "renewal_invalid",
+                    "renewal is invalid under 5 U.S.C. 552a(o)(2)(D) and extends nothing: "
+                    + reason,
                     f"checkers.privacy_act.renewals[{index}]",
                 )
 

@@ -52,12 +52,20 @@ class RegistryGroup(click.Group):
 
 
 @click.group(cls=RegistryGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--database", envvar="REGISTRY_DATABASE_URL", metavar="URL",
-              help="SQLAlchemy URL (sqlite:///PATH or postgresql://...). "
-                   "Default: an SQLite file in the data folder.")
-@click.option("--plugins-dir", envvar="REGISTRY_PLUGINS_DIR", metavar="DIR",
-              type=click.Path(file_okay=False),
-              help="Folder of one-off checker plugin files (*.py).")
+@click.option(
+    "--database",
+    envvar="REGISTRY_DATABASE_URL",
+    metavar="URL",
+    help="SQLAlchemy URL (sqlite:///PATH or postgresql://...). "
+    "Default: an SQLite file in the data folder.",
+)
+@click.option(
+    "--plugins-dir",
+    envvar="REGISTRY_PLUGINS_DIR",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Folder of one-off checker plugin files (*.py).",
+)
 @click.version_option(package_name="agreement-registry", prog_name="registry")
 @click.pass_context
 def main(ctx: click.Context, database: str | None, plugins_dir: str | None) -> None:

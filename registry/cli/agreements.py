@@ -8,10 +8,9 @@ import click
 import msgspec
 import tomli_w
 
-from ..documents import collect
+from ..documents import collect, read
 from ..engine.lint import has_errors
 from ..engine.lint import lint as lint_documents
-from ..documents import read
 from ..errors import InvalidInput
 from . import main
 from .output import DATE, FORMATS, Output, summary
@@ -80,8 +79,10 @@ def list_(state: State, on: datetime.date | None, fmt: str) -> None:
     out.table(
         f"Agreements on {(on or datetime.date.today()).isoformat()}",
         ["id", "kind", "status", "version", "effective", "expires", "discloser", "recipients"],
-        ([r.id, r.kind, r.status, r.version, r.effective, r.expires, r.discloser, r.recipients]
-         for r in rows),
+        (
+            [r.id, r.kind, r.status, r.version, r.effective, r.expires, r.discloser, r.recipients]
+            for r in rows
+        ),
     )
 
 
@@ -91,7 +92,9 @@ def list_(state: State, on: datetime.date | None, fmt: str) -> None:
 @click.option("--on", "on", type=DATE, help="The version in force on this day.")
 @click.option("--format", "fmt", type=click.Choice(["toml", "json"]), default="toml")
 @pass_state
-def show(state: State, agreement_id: str, version: int | None, on: datetime.date | None, fmt: str) -> None:
+def show(
+    state: State, agreement_id: str, version: int | None, on: datetime.date | None, fmt: str
+) -> None:
     """Print one version of an agreement as a file would hold it."""
     if version is not None and on is not None:
         raise InvalidInput("give --version or --on, not both")
@@ -170,6 +173,19 @@ def diff(state: State, agreement_id: str, old: int | None, new: int | None, fmt:
         out.line(f"  - {change.summary}")
 
 
+@agreements.command()
+@click.option("--parties", is_flag=True, help="The parties file's schema instead.")
+@pass_state
+def schema(state: State, parties: bool) -> None:
+    """Print the JSON Schema of agreement files (with installed plugins' tables)."""
+    from ..engine import jsonschema
+
+    document = (
+        jsonschema.parties_schema() if parties else jsonschema.agreement_schema(state.plugins())
+    )
+    click.echo(jsonschema.render(document), nl=False)
+
+
 def _status_command(name: str, verb: str, doc: str) -> None:
     @agreements.command(name, help=doc)
     @click.argument("agreement_id")
@@ -177,11 +193,15 @@ def _status_command(name: str, verb: str, doc: str) -> None:
     @click.option("--reason", required=True, help="Why (a court order, a safeguard finding...).")
     @click.option("--by", metavar="NAME", help="Who makes the change (default: your user name).")
     @pass_state
-    def command(state: State, agreement_id: str, on: datetime.date, reason: str, by: str | None) -> None:
+    def command(
+        state: State, agreement_id: str, on: datetime.date, reason: str, by: str | None
+    ) -> None:
         event = getattr(state.registry(), verb)(agreement_id, on, reason, recorded_by=by)
         Output.current().line(f"{agreement_id}: {event.status} from {event.on} ({event.reason})")
 
 
 _status_command("suspend", "suspend", "Suspend an active agreement from a date.")
 _status_command("reinstate", "reinstate", "Reinstate a suspended agreement from a date.")
-_status_command("terminate", "terminate", "Terminate an agreement from a date. Termination is final.")
+_status_command(
+    "terminate", "terminate", "Terminate an agreement from a date. Termination is final."
+)

@@ -16,8 +16,14 @@ pass_state = click.make_pass_decorator(State)
 
 
 @main.command()
-@click.option("--within", "within", type=click.IntRange(min=0, max=36_500), default=90,
-              show_default=True, help="Days ahead to look.")
+@click.option(
+    "--within",
+    "within",
+    type=click.IntRange(min=0, max=36_500),
+    default=90,
+    show_default=True,
+    help="Days ahead to look.",
+)
 @click.option("--as-of", "as_of", type=DATE, help="The day to look from (default: today).")
 @click.option("--format", "fmt", type=FORMATS, default="table")
 @pass_state
@@ -35,8 +41,18 @@ def expiring(state: State, within: int, as_of: datetime.date | None, fmt: str) -
     out.table(
         f"Expiring or due for review within {within} days of {day}",
         ["agreement", "due", "status", "expires", "days left", "review from", "parties"],
-        ([r.agreement, r.due, r.status, r.expires, r.days_left, r.review_from,
-          f"{r.discloser} → {', '.join(r.recipients)}"] for r in rows),
+        (
+            [
+                r.agreement,
+                r.due,
+                r.status,
+                r.expires,
+                r.days_left,
+                r.review_from,
+                f"{r.discloser} → {', '.join(r.recipients)}",
+            ]
+            for r in rows
+        ),
     )
 
 
@@ -55,9 +71,20 @@ def parties_list(state: State, fmt: str) -> None:
     if fmt == "json":
         out.json(found)
         return
-    out.table("Parties", ["id", "name", "address", "safeguards", "reviewed"],
-              ([p.id, p.name, p.address, p.safeguards.status if p.safeguards else "",
-                p.safeguards.reviewed if p.safeguards else ""] for p in found))
+    out.table(
+        "Parties",
+        ["id", "name", "address", "safeguards", "reviewed"],
+        (
+            [
+                p.id,
+                p.name,
+                p.address,
+                p.safeguards.status if p.safeguards else "",
+                p.safeguards.reviewed if p.safeguards else "",
+            ]
+            for p in found
+        ),
+    )
 
 
 @main.group()
@@ -75,17 +102,24 @@ def plugins_list(state: State, fmt: str) -> None:
     for info in loaded.describe():
         for name in info.checkers or ("",):
             checker = loaded.checkers.get(name)
-            rows.append({
-                "plugin": info.name, "source": info.source, "checker": name,
-                "table": f"[checkers.{name}]" if checker and checker.config else "",
-                "description": checker.description if checker else "",
-            })
+            rows.append(
+                {
+                    "plugin": info.name,
+                    "source": info.source,
+                    "checker": name,
+                    "table": f"[checkers.{name}]" if checker and checker.config else "",
+                    "description": checker.description if checker else "",
+                }
+            )
     out = Output.current()
     if fmt == "json":
         out.json(rows)
         return
-    out.table("Plugins", ["checker", "plugin", "source", "table", "description"],
-              ([r["checker"], r["plugin"], r["source"], r["table"], r["description"]] for r in rows))
+    out.table(
+        "Plugins",
+        ["checker", "plugin", "source", "table", "description"],
+        ([r["checker"], r["plugin"], r["source"], r["table"], r["description"]] for r in rows),
+    )
 
 
 @main.group()

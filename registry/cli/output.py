@@ -41,7 +41,9 @@ class Output:
     def error(self, message: str) -> None:
         self.errors.print(f"error: {message}", highlight=False, markup=False)
 
-    def table(self, title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    def table(
+        self, title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
         table = Table(title=title, show_lines=False, header_style="bold")
         for column in columns:
             table.add_column(column, overflow="fold")
@@ -60,7 +62,8 @@ class Output:
             stream = self.errors if problem.severity == "error" else self.console
             stream.print(
                 f"{problem.location()}: {problem.severity}: {problem.message} [{problem.rule}]",
-                highlight=False, markup=False,
+                highlight=False,
+                markup=False,
             )
             if problem.hint:
                 stream.print(f"    hint: {problem.hint}", highlight=False, markup=False)

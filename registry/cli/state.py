@@ -28,8 +28,9 @@ class State:
 
     def registry(self) -> Registry:
         if self._registry is None:
-            self._registry = Registry.open(self.database, plugins_dir=self.plugins_dir,
-                                           plugins=self.plugins())
+            self._registry = Registry.open(
+                self.database, plugins_dir=self.plugins_dir, plugins=self.plugins()
+            )
         return self._registry
 
     def database_exists(self) -> bool:

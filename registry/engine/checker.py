@@ -32,9 +32,7 @@ class Checker:
     config: ClassVar[type[msgspec.Struct] | None] = None
     reason_codes: ClassVar[Mapping[str, str]] = {}
 
-    def lint(
-        self, agreement: Agreement, config: Any, context: LintContext
-    ) -> Iterable[Problem]:
+    def lint(self, agreement: Agreement, config: Any, context: LintContext) -> Iterable[Problem]:
         """Lint rules of this checker. ``config`` is the decoded table, or None if absent."""
         return ()
 

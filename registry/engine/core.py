@@ -32,7 +32,8 @@ class CoreChecker(Checker):
         for index, name in enumerate(agreement.required_checkers):
             if name not in context.checkers:
                 yield self.problem(
-                    "error", "checker_missing",
+                    "error",
+                    "checker_missing",
                     f"required checker '{name}' is not installed",
                     f"required_checkers[{index}]",
                     "installed checkers: " + ", ".join(sorted(context.checkers)),
@@ -42,21 +43,26 @@ class CoreChecker(Checker):
 def _dates(c: Checker, a: Agreement) -> Iterator[Problem]:
     if a.expires < a.effective:
         yield c.problem(
-            "error", "dates", f"expires ({a.expires}) is before effective ({a.effective})",
-            "expires", f"a date on or after {a.effective}",
+            "error",
+            "dates",
+            f"expires ({a.expires}) is before effective ({a.effective})",
+            "expires",
+            f"a date on or after {a.effective}",
         )
         return
     if a.version_effective is not None:
         if a.version_effective < a.effective:
             yield c.problem(
-                "warning", "dates",
+                "warning",
+                "dates",
                 f"version_effective ({a.version_effective}) is before effective "
                 f"({a.effective}); the version takes force on {a.effective} in practice",
                 "version_effective",
             )
         elif a.version_effective > a.expires:
             yield c.problem(
-                "warning", "dates",
+                "warning",
+                "dates",
                 f"version_effective ({a.version_effective}) is after expires ({a.expires}): "
                 "this version never takes force",
                 "version_effective",
@@ -64,7 +70,8 @@ def _dates(c: Checker, a: Agreement) -> Iterator[Problem]:
     term_days = (a.expires - a.effective).days + 1
     if a.review_notice_days >= term_days:
         yield c.problem(
-            "warning", "dates",
+            "warning",
+            "dates",
             f"review_notice_days ({a.review_notice_days}) is not shorter than the term "
             f"({term_days} days): the agreement is due for review from its first day",
             "review_notice_days",
@@ -79,35 +86,49 @@ def _status_changes(c: Checker, a: Agreement) -> Iterator[Problem]:
         field = f"status_changes[{index}]"
         if seen_days[change.on] > 1:
             yield c.problem(
-                "error", "status_changes", f"two status changes on {change.on}: which applies?",
-                f"{field}.on", "one change a day",
+                "error",
+                "status_changes",
+                f"two status changes on {change.on}: which applies?",
+                f"{field}.on",
+                "one change a day",
             )
         if previous is not None and change.on < previous:
             yield c.problem(
-                "warning", "status_changes",
+                "warning",
+                "status_changes",
                 f"status change on {change.on} is listed after one on {previous}",
-                f"{field}.on", "list status changes in date order",
+                f"{field}.on",
+                "list status changes in date order",
             )
         if change.on < a.effective or change.on > a.expires:
             yield c.problem(
-                "warning", "status_changes",
+                "warning",
+                "status_changes",
                 f"status change on {change.on} falls outside the term "
                 f"({a.effective} to {a.expires})",
                 f"{field}.on",
             )
         if status == "terminated":
             yield c.problem(
-                "error", "status_changes", "no status change can follow a termination",
-                f"{field}.status", "termination is final",
+                "error",
+                "status_changes",
+                "no status change can follow a termination",
+                f"{field}.status",
+                "termination is final",
             )
         elif _ORDER[change.status] < _ORDER[status]:
             yield c.problem(
-                "error", "status_changes", f"an agreement cannot go back from {status} to draft",
-                f"{field}.status", "active, suspended or terminated",
+                "error",
+                "status_changes",
+                f"an agreement cannot go back from {status} to draft",
+                f"{field}.status",
+                "active, suspended or terminated",
             )
         if change.status == status:
             yield c.problem(
-                "warning", "status_changes", f"status is already {status} on {change.on}",
+                "warning",
+                "status_changes",
+                f"status is already {status} on {change.on}",
                 f"{field}.status",
             )
         previous = change.on
@@ -118,18 +139,26 @@ def _parties(c: Checker, a: Agreement, context: LintContext) -> Iterator[Problem
     known = ", ".join(sorted(context.parties)) or "none loaded"
     if a.discloser not in context.parties:
         yield c.problem(
-            "error", "unknown_party", f"discloser '{a.discloser}' is not a known party",
-            "discloser", f"a party id from parties.toml ({known})",
+            "error",
+            "unknown_party",
+            f"discloser '{a.discloser}' is not a known party",
+            "discloser",
+            f"a party id from parties.toml ({known})",
         )
     for index, recipient in enumerate(a.recipients):
         if recipient not in context.parties:
             yield c.problem(
-                "error", "unknown_party", f"recipient '{recipient}' is not a known party",
-                f"recipients[{index}]", f"a party id from parties.toml ({known})",
+                "error",
+                "unknown_party",
+                f"recipient '{recipient}' is not a known party",
+                f"recipients[{index}]",
+                f"a party id from parties.toml ({known})",
             )
         if recipient == a.discloser:
             yield c.problem(
-                "warning", "parties", f"'{recipient}' is both discloser and recipient",
+                "warning",
+                "parties",
+                f"'{recipient}' is both discloser and recipient",
                 f"recipients[{index}]",
             )
     yield from _duplicates(c, a.recipients, "recipients", "warning")
@@ -146,8 +175,11 @@ def _missing_lists(c: Checker, a: Agreement) -> Iterator[Problem]:
     ):
         if not value:
             yield c.problem(
-                "error", "missing", f"{field} is empty: nothing could ever be disclosed",
-                field, "at least one entry",
+                "error",
+                "missing",
+                f"{field} is empty: nothing could ever be disclosed",
+                field,
+                "at least one entry",
             )
     yield from _duplicates(c, [p.code for p in a.purposes], "purposes", "error", ".code")
 
@@ -159,7 +191,8 @@ def _fields(c: Checker, a: Agreement) -> Iterator[Problem]:
         pattern = prohibiting_pattern(field, prohibited)
         if pattern is not None:
             yield c.problem(
-                "error", "field_conflict",
+                "error",
+                "field_conflict",
                 f"field '{field}' is both permitted and prohibited (by '{pattern}')",
                 f"fields.permitted[{index}]",
                 "remove it from one of the two lists; prohibited wins",
@@ -167,19 +200,24 @@ def _fields(c: Checker, a: Agreement) -> Iterator[Problem]:
     for index, field in enumerate(a.records.required_fields):
         if not covered_by_any(field, permitted):
             yield c.problem(
-                "error", "records",
+                "error",
+                "records",
                 f"records must carry '{field}', which the agreement does not permit",
-                f"records.required_fields[{index}]", "a field covered by fields.permitted",
+                f"records.required_fields[{index}]",
+                "a field covered by fields.permitted",
             )
         elif prohibiting_pattern(field, prohibited):
             yield c.problem(
-                "error", "records", f"records must carry '{field}', which is prohibited",
+                "error",
+                "records",
+                f"records must carry '{field}', which is prohibited",
                 f"records.required_fields[{index}]",
             )
     key = a.records.subject_key
     if key is not None and not covered_by_any(key, permitted):
         yield c.problem(
-            "warning", "records",
+            "warning",
+            "records",
             f"subject_key '{key}' is not a permitted field: records cannot carry it",
             "records.subject_key",
         )
@@ -189,12 +227,17 @@ def _limits(c: Checker, a: Agreement) -> Iterator[Problem]:
     limits = a.limits
     if limits.max_records_per_period is not None and limits.period_days is None:
         yield c.problem(
-            "error", "limits", "max_records_per_period needs period_days",
-            "limits.period_days", "the window in days, such as 30",
+            "error",
+            "limits",
+            "max_records_per_period needs period_days",
+            "limits.period_days",
+            "the window in days, such as 30",
         )
     if limits.period_days is not None and limits.max_records_per_period is None:
         yield c.problem(
-            "warning", "limits", "period_days has no effect without max_records_per_period",
+            "warning",
+            "limits",
+            "period_days has no effect without max_records_per_period",
             "limits.period_days",
         )
     if (
@@ -203,7 +246,8 @@ def _limits(c: Checker, a: Agreement) -> Iterator[Problem]:
         and limits.max_records_per_request > limits.max_records_per_period
     ):
         yield c.problem(
-            "warning", "limits",
+            "warning",
+            "limits",
             "max_records_per_request is larger than max_records_per_period",
             "limits.max_records_per_request",
         )
@@ -213,14 +257,17 @@ def _request(c: Checker, a: Agreement) -> Iterator[Problem]:
     rules = a.request
     if rules.authorized_signers and "signed_by" not in rules.required:
         yield c.problem(
-            "warning", "request",
+            "warning",
+            "request",
             "authorized_signers is set but 'signed_by' is not required: an unsigned "
             "request would not be checked against the signers",
-            "request.required", "add 'signed_by'",
+            "request.required",
+            "add 'signed_by'",
         )
     yield from _duplicates(c, rules.required, "request.required", "warning")
-    yield from _duplicates(c, [ap.role for ap in rules.approvals], "request.approvals", "error",
-                           ".role")
+    yield from _duplicates(
+        c, [ap.role for ap in rules.approvals], "request.approvals", "error", ".role"
+    )
 
 
 def _duplicates(
@@ -230,7 +277,9 @@ def _duplicates(
     for index, value in enumerate(values):
         if value in seen:
             yield c.problem(
-                severity, "duplicate", f"'{value}' appears twice in {field}",
+                severity,
+                "duplicate",
+                f"'{value}' appears twice in {field}",
                 f"{field}[{index}]{suffix}",
             )
         seen.add(value)

@@ -42,8 +42,16 @@ def diff(old: Agreement, new: Agreement) -> list[Change]:
 
 
 def _diff(old: Agreement, new: Agreement) -> Iterator[Change]:
-    for name in ("title", "kind", "status", "effective", "expires", "review_notice_days",
-                 "version_effective", "discloser"):
+    for name in (
+        "title",
+        "kind",
+        "status",
+        "effective",
+        "expires",
+        "review_notice_days",
+        "version_effective",
+        "discloser",
+    ):
         yield from _scalar(name, getattr(old, name), getattr(new, name))
     for name in ("recipients", "source_systems", "legal_authority", "required_checkers"):
         yield from _listed(name, getattr(old, name), getattr(new, name))
@@ -85,7 +93,9 @@ def _scalar(name: str, before: Any, after: Any) -> Iterator[Change]:
     elif after is None:
         yield Change(section=name, summary=f"{label} removed (was {_show(before)})")
     else:
-        yield Change(section=name, summary=f"{label} changed from {_show(before)} to {_show(after)}")
+        yield Change(
+            section=name, summary=f"{label} changed from {_show(before)} to {_show(after)}"
+        )
 
 
 def _listed(name: str, before: Sequence[Any], after: Sequence[Any]) -> Iterator[Change]:
@@ -114,29 +124,38 @@ def _approvals(old: Agreement, new: Agreement) -> Iterator[Change]:
     before = {a.role: a.count for a in old.request.approvals}
     after = {a.role: a.count for a in new.request.approvals}
     for role in sorted(after.keys() - before.keys()):
-        yield Change(section="request.approvals",
-                     summary=f"Approval required: {after[role]} × {role}")
+        yield Change(
+            section="request.approvals", summary=f"Approval required: {after[role]} × {role}"
+        )
     for role in sorted(before.keys() - after.keys()):
         yield Change(section="request.approvals", summary=f"Approval no longer required: {role}")
     for role in sorted(before.keys() & after.keys()):
         if before[role] != after[role]:
-            yield Change(section="request.approvals",
-                         summary=f"Approvals by {role} changed from {before[role]} to {after[role]}")
+            yield Change(
+                section="request.approvals",
+                summary=f"Approvals by {role} changed from {before[role]} to {after[role]}",
+            )
 
 
 def _status_changes(old: Agreement, new: Agreement) -> Iterator[Change]:
     for change in new.status_changes:
         if change not in old.status_changes:
             reason = f" ({change.reason})" if change.reason else ""
-            yield Change(section="status_changes",
-                         summary=f"Status change added: {change.status} on {change.on}{reason}")
+            yield Change(
+                section="status_changes",
+                summary=f"Status change added: {change.status} on {change.on}{reason}",
+            )
     for change in old.status_changes:
         if change not in new.status_changes:
-            yield Change(section="status_changes",
-                         summary=f"Status change removed: {change.status} on {change.on}")
+            yield Change(
+                section="status_changes",
+                summary=f"Status change removed: {change.status} on {change.on}",
+            )
 
 
-def _tables(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> Iterator[Change]:
+def _tables(
+    before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
+) -> Iterator[Change]:
     for name in sorted(after.keys() | before.keys()):
         old, new = before.get(name), after.get(name)
         section = f"checkers.{name}"
@@ -147,9 +166,11 @@ def _tables(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]])
         else:
             for key in sorted(old.keys() | new.keys()):
                 if _plain(old.get(key)) != _plain(new.get(key)):
-                    yield Change(section=section,
-                                 summary=f"{name} {key} changed from {_plain(old.get(key))} "
-                                         f"to {_plain(new.get(key))}")
+                    yield Change(
+                        section=section,
+                        summary=f"{name} {key} changed from {_plain(old.get(key))} "
+                        f"to {_plain(new.get(key))}",
+                    )
 
 
 def _plain(value: Any) -> Any:

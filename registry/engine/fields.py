@@ -49,7 +49,8 @@ def reaches_into(field: str, pattern: str) -> bool:
     if len(field_parts) >= len(pattern_parts):
         return False
     return all(
-        fnmatchcase(f, p) for f, p in zip(field_parts, pattern_parts[: len(field_parts)], strict=True)
+        fnmatchcase(f, p)
+        for f, p in zip(field_parts, pattern_parts[: len(field_parts)], strict=True)
     )
 
 

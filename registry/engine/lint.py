@@ -8,7 +8,8 @@ A broken plugin rule is reported as an error, never skipped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import msgspec
 
@@ -57,9 +58,11 @@ def _file_parties(documents: list[SourceDocument], problems: list[Problem]) -> d
             if party.id in found:
                 problems.append(
                     doc.problem(
-                        "error", "duplicate_id",
+                        "error",
+                        "duplicate_id",
                         f"party '{party.id}' is defined twice (also in {found[party.id][1]})",
-                        ("party", index, "id"), "party ids are unique",
+                        ("party", index, "id"),
+                        "party ids are unique",
                     )
                 )
                 continue
@@ -74,9 +77,11 @@ def _duplicate_agreements(documents: list[SourceDocument], problems: list[Proble
             if doc.value.id in seen:
                 problems.append(
                     doc.problem(
-                        "error", "duplicate_id",
+                        "error",
+                        "duplicate_id",
                         f"agreement '{doc.value.id}' is also defined in {seen[doc.value.id]}",
-                        ("id",), "one agreement per id; amend the existing file instead",
+                        ("id",),
+                        "one agreement per id; amend the existing file instead",
                     )
                 )
                 doc.value = None
@@ -93,7 +98,8 @@ def _agreement_problems(
         if checker is None:
             out.append(
                 doc.problem(
-                    "error", "unclaimed_table",
+                    "error",
+                    "unclaimed_table",
                     f"no installed plugin claims the table [checkers.{name}]",
                     ("checkers", name),
                     "installed checkers: " + ", ".join(sorted(plugins.names)),
@@ -102,8 +108,11 @@ def _agreement_problems(
         elif checker.config is None:
             out.append(
                 doc.problem(
-                    "error", "unclaimed_table", f"checker '{name}' takes no table",
-                    ("checkers", name), "remove the table",
+                    "error",
+                    "unclaimed_table",
+                    f"checker '{name}' takes no table",
+                    ("checkers", name),
+                    "remove the table",
                 )
             )
         else:
@@ -114,20 +123,12 @@ def _agreement_problems(
             config = _config(agreement, name, checker.config)
         except msgspec.ValidationError:
             continue  # already reported above
-        out.extend(_guarded(doc, name, lambda c=checker, cfg=config: c.lint(agreement, cfg, context)))
+        out.extend(_guarded(doc, name, checker.lint, agreement, config, context))
     for impl in plugins.hook.lint_agreement.get_hookimpls():
-        out.extend(
-            _guarded(
-                doc, impl.plugin_name,
-                lambda f=impl.function: f(**_accepted(impl.argnames, agreement, context)),
-            )
-        )
+        values = {"agreement": agreement, "context": context}
+        kwargs = {arg: values[arg] for arg in impl.argnames if arg in values}
+        out.extend(_guarded(doc, impl.plugin_name, impl.function, **kwargs))
     return out
-
-
-def _accepted(argnames: tuple[str, ...], agreement: Agreement, context: LintContext) -> dict:
-    values = {"agreement": agreement, "context": context}
-    return {name: values[name] for name in argnames if name in values}
 
 
 def _config(agreement: Agreement, name: str, config_type: type | None) -> object | None:
@@ -136,12 +137,24 @@ def _config(agreement: Agreement, name: str, config_type: type | None) -> object
     return msgspec.convert(agreement.checkers[name], config_type)
 
 
-def _guarded(doc: SourceDocument, plugin: str, rules) -> list[Problem]:  # type: ignore[no-untyped-def]
+def _guarded(
+    doc: SourceDocument,
+    plugin: str,
+    rules: Callable[..., Iterable[Problem] | None],
+    *args: Any,
+    **kwargs: Any,
+) -> list[Problem]:
+    """Run one plugin's lint rules; an exception becomes an error problem, not a pass."""
     try:
-        found = list(rules() or ())
+        found = list(rules(*args, **kwargs) or ())
     except Exception as exc:
-        return [doc.problem("error", "plugin_failed",
-                            f"lint rules of '{plugin}' failed: {type(exc).__name__}: {exc}")]
+        return [
+            doc.problem(
+                "error",
+                "plugin_failed",
+                f"lint rules of '{plugin}' failed: {type(exc).__name__}: {exc}",
+            )
+        ]
     return [_placed(doc, problem) for problem in found]
 
 

@@ -89,14 +89,14 @@ def _checkers_by_plugin(
         try:
             result = impl.function()
         except Exception as exc:
-            raise PluginError(f"plugin {impl.plugin_name!r} failed to register checkers: {exc}") from exc
+            raise PluginError(
+                f"plugin {impl.plugin_name!r} failed to register checkers: {exc}"
+            ) from exc
         out.append((impl.plugin_name, list(result or ())))
     return out
 
 
-def build_plugins(
-    plugins_dir: str | Path | None = None, *, entry_points: bool = True
-) -> Plugins:
+def build_plugins(plugins_dir: str | Path | None = None, *, entry_points: bool = True) -> Plugins:
     """Build the plugin manager: specs, built-ins, entry points, then the plugins folder."""
     manager = pluggy.PluginManager("registry")
     manager.add_hookspecs(hookspecs)

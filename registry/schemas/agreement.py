@@ -31,7 +31,9 @@ from .types import (
 )
 
 
-class Document(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True, omit_defaults=True):
+class Document(
+    msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True, omit_defaults=True
+):
     """Base of every document Struct: strict, immutable, canonical when encoded."""
 
 

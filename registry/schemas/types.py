@@ -16,7 +16,9 @@ Slug = Annotated[
     Meta(
         pattern=SLUG_PATTERN,
         max_length=120,
-        description="Lowercase identifier: letters, digits and hyphens, starting with a letter or digit.",
+        description=(
+            "Lowercase identifier: letters, digits and hyphens, starting with a letter or digit."
+        ),
         examples=["irs-ice-2025-mou"],
     ),
 ]

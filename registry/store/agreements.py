@@ -58,8 +58,9 @@ class StoredAgreement:
         for stored in self.versions:
             if stored.version == number:
                 return stored
-        raise NotFound(f"agreement '{self.id}' has no version {number} "
-                       f"(versions 1 to {self.current_version})")
+        raise NotFound(
+            f"agreement '{self.id}' has no version {number} (versions 1 to {self.current_version})"
+        )
 
     def in_force(self, on: datetime.date) -> StoredVersion:
         return version_in_force(self.versions, on)
@@ -130,7 +131,9 @@ class AgreementStore:
                 id=head.id,
                 current_version=head.current_version,
                 revision=head.revision,
-                versions=tuple(v for v in by_id.get(head.id, ()) if v.version <= head.current_version),
+                versions=tuple(
+                    v for v in by_id.get(head.id, ()) if v.version <= head.current_version
+                ),
                 events=tuple(events_by_id.get(head.id, ())),
             )
             for head in head_rows
@@ -181,17 +184,25 @@ class AgreementStore:
             if stored.terminated:
                 raise Conflict(f"agreement '{agreement_id}' is terminated: termination is final")
             before = stored.status_on(on)
-            allowed_from = {"suspended": ("active",), "active": ("suspended",),
-                            "terminated": ("draft", "active", "suspended")}[status]
+            allowed_from = {
+                "suspended": ("active",),
+                "active": ("suspended",),
+                "terminated": ("draft", "active", "suspended"),
+            }[status]
             if before not in allowed_from:
                 verb = {"suspended": "suspend", "active": "reinstate", "terminated": "terminate"}
                 raise Conflict(
                     f"cannot {verb[status]} agreement '{agreement_id}' on {on}: "
                     f"its status that day is {before}"
                 )
-            row = StatusEventRow(agreement_id=agreement_id, on_date=on, status=status,
-                                 reason=reason.strip(), recorded_at=now(),
-                                 recorded_by=recorded_by)
+            row = StatusEventRow(
+                agreement_id=agreement_id,
+                on_date=on,
+                status=status,
+                reason=reason.strip(),
+                recorded_at=now(),
+                recorded_by=recorded_by,
+            )
             session.add(row)
             head.revision += 1
             head.updated_at = row.recorded_at
@@ -214,8 +225,10 @@ class AgreementStore:
             id=head.id,
             current_version=head.current_version,
             revision=head.revision,
-            versions=tuple(StoredVersion(r.version, agreement_from_row(r), version_info(r))
-                           for r in version_rows),
+            versions=tuple(
+                StoredVersion(r.version, agreement_from_row(r), version_info(r))
+                for r in version_rows
+            ),
             events=tuple(status_event(r) for r in event_rows),
         )
 
@@ -234,24 +247,43 @@ def _save_party(
     if head is not None:
         current = session.get(PartyVersionRow, (party.id, head.current_version))
         if current is not None and current.content_hash == digest:
-            return LoadOutcome(kind="party", id=party.id, action="unchanged",
-                               version=head.current_version, source=source)
+            return LoadOutcome(
+                kind="party",
+                id=party.id,
+                action="unchanged",
+                version=head.current_version,
+                source=source,
+            )
         head.current_version += 1
         head.name = party.name
         head.updated_at = stamp
         action = "amended"
     else:
-        head = PartyRow(id=party.id, name=party.name, current_version=1, created_at=stamp,
-                        updated_at=stamp)
+        head = PartyRow(
+            id=party.id, name=party.name, current_version=1, created_at=stamp, updated_at=stamp
+        )
         action = "created"
     session.add(head)
     session.flush()
-    session.add(PartyVersionRow(party_id=party.id, version=head.current_version,
-                                document=canonical(party), content_hash=digest,
-                                recorded_at=stamp, recorded_by=by, source=source))
+    session.add(
+        PartyVersionRow(
+            party_id=party.id,
+            version=head.current_version,
+            document=canonical(party),
+            content_hash=digest,
+            recorded_at=stamp,
+            recorded_by=by,
+            source=source,
+        )
+    )
     session.flush()
-    return LoadOutcome(kind="party", id=party.id, action=action,  # type: ignore[arg-type]
-                       version=head.current_version, source=source)
+    return LoadOutcome(
+        kind="party",
+        id=party.id,
+        action=action,  # type: ignore[arg-type]
+        version=head.current_version,
+        source=source,
+    )
 
 
 def _save_agreement(
@@ -266,10 +298,19 @@ def _save_agreement(
     head = _lock_agreement(session, agreement.id)
     if head is None:
         if expected is not None:
-            raise Conflict(f"agreement '{agreement.id}' does not exist (expected version {expected})")
-        head = AgreementRow(id=agreement.id, title=agreement.title, kind=agreement.kind,
-                            discloser=agreement.discloser, current_version=1, revision=1,
-                            created_at=stamp, updated_at=stamp)
+            raise Conflict(
+                f"agreement '{agreement.id}' does not exist (expected version {expected})"
+            )
+        head = AgreementRow(
+            id=agreement.id,
+            title=agreement.title,
+            kind=agreement.kind,
+            discloser=agreement.discloser,
+            current_version=1,
+            revision=1,
+            created_at=stamp,
+            updated_at=stamp,
+        )
         action = "created"
     else:
         if expected is not None and expected != head.current_version:
@@ -279,8 +320,13 @@ def _save_agreement(
             )
         current = session.get(AgreementVersionRow, (agreement.id, head.current_version))
         if current is not None and current.content_hash == digest:
-            return LoadOutcome(kind="agreement", id=agreement.id, action="unchanged",
-                               version=head.current_version, source=source)
+            return LoadOutcome(
+                kind="agreement",
+                id=agreement.id,
+                action="unchanged",
+                version=head.current_version,
+                source=source,
+            )
         events = session.exec(
             select(StatusEventRow).where(StatusEventRow.agreement_id == agreement.id)
         ).all()
@@ -300,12 +346,24 @@ def _save_agreement(
     session.flush()
     session.add(
         AgreementVersionRow(
-            agreement_id=agreement.id, version=head.current_version,
-            version_effective=agreement.in_force_from, effective=agreement.effective,
-            expires=agreement.expires, status=agreement.status, document=canonical(agreement),
-            content_hash=digest, recorded_at=stamp, recorded_by=by, source=source,
+            agreement_id=agreement.id,
+            version=head.current_version,
+            version_effective=agreement.in_force_from,
+            effective=agreement.effective,
+            expires=agreement.expires,
+            status=agreement.status,
+            document=canonical(agreement),
+            content_hash=digest,
+            recorded_at=stamp,
+            recorded_by=by,
+            source=source,
         )
     )
     session.flush()
-    return LoadOutcome(kind="agreement", id=agreement.id, action=action,  # type: ignore[arg-type]
-                       version=head.current_version, source=source)
+    return LoadOutcome(
+        kind="agreement",
+        id=agreement.id,
+        action=action,  # type: ignore[arg-type]
+        version=head.current_version,
+        source=source,
+    )

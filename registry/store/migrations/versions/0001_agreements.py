@@ -63,8 +63,9 @@ def upgrade() -> None:
         sa.Column("recorded_by", sa.String(200), nullable=False),
         sa.Column("source", sa.Text(), nullable=True),
     )
-    op.create_index("ix_agreement_version_version_effective", "agreement_version",
-                    ["version_effective"])
+    op.create_index(
+        "ix_agreement_version_version_effective", "agreement_version", ["version_effective"]
+    )
     op.create_index("ix_agreement_version_expires", "agreement_version", ["expires"])
     op.create_table(
         "status_event",

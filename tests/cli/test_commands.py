@@ -1,0 +1,201 @@
+"""The ``registry`` command: exit statuses, messages and output formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from registry.cli import main
+from tests.conftest import AGREEMENTS, ROOT, agreement_data
+
+
+@pytest.fixture
+def run(db_url: str):  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(main, ["--database", db_url, *args], catch_exceptions=False)
+
+    return invoke
+
+
+def test_lint_shipped_agreements_is_clean(run) -> None:
+    result = run("agreements", "lint", str(AGREEMENTS))
+    assert result.exit_code == 0, result.output
+    assert "0 errors, 0 warnings" in result.output
+
+
+def test_lint_reports_file_line_and_field_and_exits_2(run, write_files) -> None:
+    folder = write_files(
+        raw={
+            "typo.toml": """\
+        id = "typo-mou"
+        title = "Typo"
+        kind = "mou"
+        status = "active"
+        effective = 2025-01-01
+        expires = 2026-01-01
+        discloser = "irs"
+        recipients = ["dhs-ice"]
+        source_systems = ["s"]
+        legal_authority = ["x"]
+
+        [[purposes]]
+        code = "p"
+
+        [fields]
+        permited = ["a"]
+        """
+        }
+    )
+    result = run("agreements", "lint", str(folder))
+    assert result.exit_code == 2
+    assert (
+        f"{folder / 'typo.toml'}:16: fields.permited: error: unknown field 'permited'"
+        in result.output
+    )
+    assert "did you mean 'permitted'?" in result.output
+
+
+def test_lint_with_only_warnings_exits_0(run, write_files) -> None:
+    folder = write_files([agreement_data(review_notice_days=5000)])
+    result = run("agreements", "lint", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "warning" in result.output and "review_notice_days" in result.output
+
+
+def test_lint_json_lists_problems(run, write_files) -> None:
+    folder = write_files([agreement_data(expires="2024-01-01")])
+    result = run("agreements", "lint", "--format", "json", str(folder))
+    assert result.exit_code == 2
+    problems = json.loads(result.stdout)
+    assert {"rule": "core.dates", "field": "expires", "severity": "error"}.items() <= problems[
+        0
+    ].items()
+
+
+def test_lint_of_a_missing_path_exits_2(run, tmp_path: Path) -> None:
+    result = run("agreements", "lint", str(tmp_path / "nope"))
+    assert result.exit_code == 2
+    assert "no such file or folder" in result.output
+
+
+def test_load_list_show_and_reload(run) -> None:
+    result = run("agreements", "load", str(AGREEMENTS))
+    assert result.exit_code == 0, result.output
+    assert "agreement irs-ice-2025-mou: created, version 1" in result.output
+    again = run("agreements", "load", str(AGREEMENTS))
+    assert "0 changed" in again.output
+    listed = json.loads(run("agreements", "list", "--on", "2025-06-01", "--format", "json").stdout)
+    assert {"irs-ice-2025-mou", "irs-usao-edva-6103i2"} <= {row["id"] for row in listed}
+    shown = run("agreements", "show", "irs-ice-2025-mou")
+    assert shown.exit_code == 0
+    assert 'id = "irs-ice-2025-mou"' in shown.output
+    assert "effective = 2025-04-07" in shown.output
+
+
+def test_shown_toml_loads_back_unchanged(run, tmp_path: Path) -> None:
+    run("agreements", "load", str(AGREEMENTS))
+    shown = run("agreements", "show", "irs-ice-2025-mou").output
+    folder = tmp_path / "again"
+    folder.mkdir()
+    (folder / "irs-ice-2025-mou.toml").write_text(shown)
+    result = run("agreements", "load", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "irs-ice-2025-mou: unchanged (version 1)" in result.output
+
+
+def test_load_with_errors_writes_nothing_and_exits_2(run, write_files) -> None:
+    folder = write_files([agreement_data(), agreement_data(id="other-mou", discloser="nobody")])
+    result = run("agreements", "load", str(folder))
+    assert result.exit_code == 2
+    assert "discloser 'nobody' is not a known party" in result.output
+    assert "nothing was loaded" in result.output
+    assert run("agreements", "list", "--format", "json").stdout.strip() == "[]"
+
+
+def test_amend_then_diff_versions_and_history(run, write_files) -> None:
+    run("agreements", "load", str(write_files([agreement_data()])))
+    changed = agreement_data(
+        purposes=[{"code": "nontax-criminal-investigation"}, {"code": "locate-witness"}]
+    )
+    result = run("agreements", "load", "--by", "a.lawyer", str(write_files([changed])))
+    assert "agreement test-mou: amended, version 2" in result.output
+    diff = run("agreements", "diff", "test-mou")
+    assert "version 1 → version 2" in diff.output
+    assert "Purpose added: locate-witness" in diff.output
+    assert "Purpose nontax-criminal-investigation: description reworded" in diff.output
+    versions = json.loads(run("agreements", "versions", "test-mou", "--format", "json").stdout)
+    assert [v["version"] for v in versions] == [1, 2]
+    assert versions[1]["recorded_by"] == "a.lawyer"
+    history = json.loads(run("agreements", "history", "test-mou", "--format", "json").stdout)
+    assert history[1]["summary"].startswith("version 2")
+
+
+def test_status_commands(run, write_files) -> None:
+    run("agreements", "load", str(write_files([agreement_data()])))
+    result = run(
+        "agreements", "suspend", "test-mou", "--on", "2025-05-01", "--reason", "court order"
+    )
+    assert result.exit_code == 0, result.output
+    assert "test-mou: suspended from 2025-05-01 (court order)" in result.output
+    again = run("agreements", "suspend", "test-mou", "--on", "2025-05-02", "--reason", "x")
+    assert again.exit_code == 2
+    assert "status that day is suspended" in again.output
+    run("agreements", "terminate", "test-mou", "--on", "2025-06-01", "--reason", "ended")
+    denied = run("agreements", "reinstate", "test-mou", "--on", "2025-07-01", "--reason", "x")
+    assert denied.exit_code == 2
+    assert "terminated" in denied.output
+
+
+def test_bad_date_exits_2_naming_it(run) -> None:
+    result = run("expiring", "--as-of", "2025-13-01")
+    assert result.exit_code == 2
+    assert "'2025-13-01' is not a date: expected YYYY-MM-DD" in result.output
+
+
+def test_unknown_agreement_exits_2(run) -> None:
+    result = run("agreements", "show", "nope")
+    assert result.exit_code == 2
+    assert "no agreement 'nope'" in result.output
+
+
+def test_expiring_json(run) -> None:
+    run("agreements", "load", str(AGREEMENTS))
+    rows = json.loads(
+        run("expiring", "--within", "200", "--as-of", "2026-11-28", "--format", "json").stdout
+    )
+    assert rows[0]["agreement"] == "irs-ice-2025-mou"
+    assert rows[0]["due"] == "expiring" and rows[0]["days_left"] == 129
+    assert [r["expires"] for r in rows] == sorted(r["expires"] for r in rows)
+
+
+def test_plugins_list_shows_shipped_checkers(run) -> None:
+    rows = json.loads(run("plugins", "list", "--format", "json").stdout)
+    assert {r["checker"] for r in rows} >= {"core", "irc6103", "privacy_act"}
+
+
+def test_db_upgrade_and_current(run) -> None:
+    first = run("db", "upgrade")
+    assert first.exit_code == 0
+    assert "schema upgraded from empty to" in first.output
+    assert "schema already at revision" in run("db", "upgrade").output
+    assert "(run `registry db upgrade`)" not in run("db", "current").output
+
+
+def test_unreachable_database_exits_3(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["--database", "postgresql+psycopg://nobody@127.0.0.1:1/none", "agreements", "list"]
+    )
+    assert result.exit_code == 3
+    assert "cannot reach the database" in result.output
+
+
+def test_committed_json_schemas_are_current(run) -> None:
+    schema = run("agreements", "schema").stdout
+    assert schema == (ROOT / "docs" / "agreement.schema.json").read_text()
+    parties = run("agreements", "schema", "--parties").stdout
+    assert parties == (ROOT / "docs" / "parties.schema.json").read_text()
