@@ -23,7 +23,6 @@ import yaml
 
 from .locate import Locator, render
 from .schemas import Agreement, PartiesFile, Problem
-from .schemas.types import AgreementKind
 
 SUFFIXES = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -154,7 +153,7 @@ def _decode_text(text: str, doc: SourceDocument) -> dict[str, Any] | None:
         if doc.format == "toml":
             data = tomllib.loads(text)
         else:
-            data = yaml.load(text, Loader=yaml.SafeLoader)
+            data = yaml.load(text, Loader=StrictBoolLoader)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POSITION.search(message)
@@ -189,6 +188,22 @@ def _decode_text(text: str, doc: SourceDocument) -> dict[str, Any] | None:
         )
         return None
     return data
+
+
+class StrictBoolLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false. In YAML 1.1 a bare ``on``
+    (the key of a status change) or ``no`` would silently become a boolean."""
+
+
+StrictBoolLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+StrictBoolLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
 
 
 # --- structural walk -------------------------------------------------------------------
@@ -254,7 +269,7 @@ def _leaf_errors(
         msgspec.convert(value, annotation)
     except msgspec.ValidationError as exc:
         sub, message = _split_error(str(exc))
-        yield (*path, *sub), f"invalid {what}: {message}", hint or _hint_for(annotation)
+        yield (*path, *sub), f"invalid {what}: {message}", _hint_for(annotation) or hint
 
 
 def _split_error(message: str) -> tuple[tuple[str | int, ...], str]:
@@ -289,11 +304,10 @@ def _unwrap(annotation: Any) -> tuple[Any, str | None]:
 
 
 def _hint_for(annotation: Any) -> str | None:
+    """The valid values of a Literal, else the type's description and example."""
     inner, hint = _unwrap(annotation)
     if typing.get_origin(inner) is typing.Literal:
         return "one of: " + ", ".join(repr(a) for a in typing.get_args(inner))
-    if inner is AgreementKind:
-        return "one of: " + ", ".join(typing.get_args(AgreementKind))
     return hint
 
 

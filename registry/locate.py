@@ -82,7 +82,8 @@ class Locator:
             key = _KEY.match(raw)
             if key:
                 path = (*table, *_split_key(key.group(1)))
-                lines.setdefault(path, number)
+                for end in range(len(table) + 1, len(path) + 1):
+                    lines.setdefault(path[:end], number)  # dotted keys define tables too
                 rest = raw[key.end() :]
                 if rest.lstrip().startswith("{"):
                     for inner in _INLINE_KEY.finditer(rest):
@@ -114,14 +115,59 @@ class Locator:
 
 
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Lines outside multi-line strings, numbered from 1."""
-    in_string: str | None = None
+    """Lines that start outside multi-line strings and multi-line arrays, numbered from 1.
+
+    A small scanner follows strings, comments and bracket depth, so that triple quotes
+    inside a comment or a one-line string open nothing, and a ``["a", "b"]`` line inside a
+    multi-line array is not taken for a table header.
+    """
+    open_string: str | None = None
+    depth = 0
     for number, raw in enumerate(text.splitlines(), start=1):
-        if in_string:
-            if raw.count(in_string) % 2 == 1:
-                in_string = None
+        starts_clean = open_string is None and depth == 0
+        open_string, depth = _scan(raw, open_string, depth)
+        if starts_clean:
+            yield number, raw
+
+
+_TRIPLE_QUOTES = ('"' * 3, "'" * 3)
+
+
+def _scan(line: str, open_string: str | None, depth: int) -> tuple[str | None, int]:
+    """State after ``line``: the multi-line string still open, and the bracket depth."""
+    i, n = 0, len(line)
+    while i < n:
+        if open_string is not None:
+            end = line.find(open_string, i)
+            if end < 0:
+                return open_string, depth
+            i, open_string = end + 3, None
             continue
-        for quote in ('"""', "'''"):
-            if raw.count(quote) % 2 == 1:
-                in_string = quote
-        yield number, raw
+        char = line[i]
+        if char == "#":
+            break
+        if line.startswith(_TRIPLE_QUOTES, i):
+            open_string, i = line[i : i + 3], i + 3
+            continue
+        if char in ("'", '"'):
+            i = _string_end(line, i)
+            continue
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return open_string, depth
+
+
+def _string_end(line: str, start: int) -> int:
+    """Index just past the one-line string that starts at ``start``."""
+    quote, i = line[start], start + 1
+    while i < len(line):
+        if quote == '"' and line[i] == "\\":
+            i += 2
+            continue
+        if line[i] == quote:
+            return i + 1
+        i += 1
+    return len(line)

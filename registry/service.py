@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import datetime
 import getpass
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TypeVar
-
-import sqlalchemy as sa
 
 from . import documents
 from .engine import diff as diff_engine
 from .engine import expiring as expiring_engine
 from .engine.lint import has_errors, lint
 from .engine.plugins import Plugins, build_plugins
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import InvalidInput, NotFound
 from .schemas import (
     Agreement,
     AgreementRecord,
@@ -39,9 +35,7 @@ from .schemas.types import AgreementStatus
 from .settings import Settings
 from .store import Database, open_database
 from .store.agreements import AgreementStore, StoredAgreement
-
-T = TypeVar("T")
-WRITE_ATTEMPTS = 5
+from .store.retry import retrying
 
 
 def default_actor() -> str:
@@ -120,7 +114,7 @@ class Registry:
     ) -> list[LoadOutcome]:
         """Store already-validated documents (the API's path); all or nothing."""
         by = recorded_by or default_actor()
-        return _retrying(
+        return retrying(
             lambda: self.agreements_store.load(parties, agreements, by, expected_versions)
         )
 
@@ -245,7 +239,7 @@ class Registry:
         recorded_by: str | None = None,
     ) -> StatusEvent:
         by = recorded_by or default_actor()
-        return _retrying(
+        return retrying(
             lambda: self.agreements_store.record_status(agreement_id, on, status, reason, by)
         )
 
@@ -271,27 +265,6 @@ class Registry:
 
     def parties(self) -> dict[str, Party]:
         return self.agreements_store.parties()
-
-
-def _retrying(write: Callable[[], T]) -> T:
-    """Run a write transaction, again when a concurrent writer got in first.
-
-    Two processes creating the same new agreement collide on its primary key; the loser
-    retries, finds the row and amends it instead. Errors of the input are not retried.
-    """
-    for attempt in range(WRITE_ATTEMPTS):
-        try:
-            return write()
-        except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
-            if attempt == WRITE_ATTEMPTS - 1 or not _transient(exc):
-                raise Conflict(f"a concurrent change got in the way: {exc.orig}") from exc
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
-def _transient(exc: sa.exc.DBAPIError) -> bool:
-    text = str(exc.orig).lower()
-    return any(s in text for s in ("unique", "duplicate key", "deadlock", "serializ", "locked"))
 
 
 __all__ = ["NotFound", "Registry"]

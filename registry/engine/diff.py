@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import msgspec
-
 from ..schemas import Agreement, Change
 
 _LABELS = {
@@ -84,10 +82,10 @@ def _show(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
-def _scalar(name: str, before: Any, after: Any) -> Iterator[Change]:
+def _scalar(name: str, before: Any, after: Any, label: str | None = None) -> Iterator[Change]:
     if before == after:
         return
-    label = _label(name)
+    label = label or _label(name)
     if before is None:
         yield Change(section=name, summary=f"{label} set to {_show(after)}")
     elif after is None:
@@ -111,9 +109,9 @@ def _listed(name: str, before: Sequence[Any], after: Sequence[Any]) -> Iterator[
 def _purposes(old: Agreement, new: Agreement) -> Iterator[Change]:
     before = {p.code: p for p in old.purposes}
     after = {p.code: p for p in new.purposes}
-    for code in after.keys() - before.keys():
+    for code in sorted(after.keys() - before.keys()):
         yield Change(section="purposes", summary=f"Purpose added: {code}")
-    for code in before.keys() - after.keys():
+    for code in sorted(before.keys() - after.keys()):
         yield Change(section="purposes", summary=f"Purpose removed: {code}")
     for code in sorted(before.keys() & after.keys()):
         if before[code].description != after[code].description:
@@ -165,13 +163,17 @@ def _tables(
             yield Change(section=section, summary=f"Terms for checker {name} removed")
         else:
             for key in sorted(old.keys() | new.keys()):
-                if _plain(old.get(key)) != _plain(new.get(key)):
-                    yield Change(
-                        section=section,
-                        summary=f"{name} {key} changed from {_plain(old.get(key))} "
-                        f"to {_plain(new.get(key))}",
-                    )
+                yield from _scalar(
+                    section, _plain(old.get(key)), _plain(new.get(key)), f"{name} {key}"
+                )
 
 
-def _plain(value: Any) -> Any:
-    return msgspec.json.decode(msgspec.json.encode(value)) if value is not None else None
+def _plain(value: Any) -> str | None:
+    """A plugin table's value in words: lists joined with commas, nothing as None."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(_plain(v)) for v in value) if value else "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k} {_plain(v)}" for k, v in sorted(value.items()))
+    return str(value)

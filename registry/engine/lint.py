@@ -147,6 +147,10 @@ def _guarded(
     """Run one plugin's lint rules; an exception becomes an error problem, not a pass."""
     try:
         found = list(rules(*args, **kwargs) or ())
+        not_problems = [f for f in found if not isinstance(f, Problem)]
+        if not_problems:
+            raise TypeError(f"returned {type(not_problems[0]).__name__}, not Problem")
+        return [_placed(doc, problem) for problem in found]
     except Exception as exc:
         return [
             doc.problem(
@@ -155,7 +159,6 @@ def _guarded(
                 f"lint rules of '{plugin}' failed: {type(exc).__name__}: {exc}",
             )
         ]
-    return [_placed(doc, problem) for problem in found]
 
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
