@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 import tomllib
 import types
@@ -38,9 +39,16 @@ class SourceDocument:
     path: str
     format: str
     data: dict[str, Any] | None = None
-    locator: Locator = dataclasses.field(default_factory=Locator.empty)
+    text: str | None = None
     value: Agreement | PartiesFile | None = None
     problems: list[Problem] = dataclasses.field(default_factory=list)
+
+    @functools.cached_property
+    def locator(self) -> Locator:
+        """Line numbers of the file's paths, worked out only when a problem needs one."""
+        if self.text is None:
+            return Locator.empty()
+        return Locator.for_toml(self.text) if self.format == "toml" else Locator.for_yaml(self.text)
 
     @property
     def is_parties(self) -> bool:
@@ -131,20 +139,21 @@ def parse(raw: bytes, doc: SourceDocument) -> SourceDocument:
     if data is None:
         return doc
     doc.data = data
-    doc.locator = Locator.for_toml(text) if doc.format == "toml" else Locator.for_yaml(text)
+    doc.text = text
     target: type = PartiesFile if doc.is_parties else Agreement
-    errors = list(structure_errors(data, target, ()))
-    for path, message, hint in errors:
-        doc.problems.append(doc.problem("error", "schema", message, path, hint))
-    if not errors:
-        try:
-            # Through JSON once, so the value equals what the database gives back
-            # (plugin tables hold JSON values: a TOML date in them becomes a string).
-            value = msgspec.convert(data, target)
-            doc.value = msgspec.json.decode(msgspec.json.encode(value), type=target)
-        except msgspec.ValidationError as exc:  # the walk should have caught it; be safe
-            path, message = _split_error(str(exc))
-            doc.problems.append(doc.problem("error", "schema", message, path))
+    try:
+        value = msgspec.convert(data, target)
+    except msgspec.ValidationError:
+        # msgspec names the first error only; walk the data to name them all.
+        errors = list(structure_errors(data, target, ()))
+        for path, message, hint in errors:
+            doc.problems.append(doc.problem("error", "schema", message, path, hint))
+        if not errors:  # the walk should find what msgspec found; never pass silently
+            doc.problems.append(doc.problem("error", "schema", "invalid document"))
+        return doc
+    # Through JSON once, so the value equals what the database gives back
+    # (plugin tables hold JSON values: a TOML date in them becomes a string).
+    doc.value = msgspec.json.decode(msgspec.json.encode(value), type=target)
     return doc
 
 
@@ -243,7 +252,7 @@ def _struct_errors(value: Any, struct: type, path: tuple[str | int, ...]) -> Ite
     if not isinstance(value, dict):
         yield path, f"expected a table, got {_type_name(value)}", None
         return
-    fields = {f.encode_name: f for f in msgspec.structs.fields(struct)}
+    fields = _fields(struct)
     for key in value:
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
@@ -256,6 +265,11 @@ def _struct_errors(value: Any, struct: type, path: tuple[str | int, ...]) -> Ite
                 yield (*path, name), f"required field '{name}' is missing", None
             continue
         yield from structure_errors(value[name], field.type, (*path, name))
+
+
+@functools.cache
+def _fields(struct: type) -> dict[str, msgspec.structs.FieldInfo]:
+    return {f.encode_name: f for f in msgspec.structs.fields(struct)}
 
 
 def _leaf_errors(
