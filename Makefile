@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO_DATA := $(CURDIR)/.registry
 
-.PHONY: install demo test lint typecheck bench clean
+.PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,6 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check registry plugins tests benchmarks
-
-typecheck: install
 	$(BIN)/mypy registry plugins
 
 test: lint

@@ -142,7 +142,7 @@ def parse(raw: bytes, doc: SourceDocument) -> SourceDocument:
     doc.text = text
     target: type = PartiesFile if doc.is_parties else Agreement
     try:
-        value = msgspec.convert(data, target)
+        value: Agreement | PartiesFile = msgspec.convert(data, target)
     except msgspec.ValidationError:
         # msgspec names the first error only; walk the data to name them all.
         errors = list(structure_errors(data, target, ()))
@@ -326,4 +326,5 @@ def _hint_for(annotation: Any) -> str | None:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "a table", list: "a list", str: "a string"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {dict: "a table", list: "a list", str: "a string"}
+    return names.get(type(value), type(value).__name__)

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="empty-body"
 """The hooks a checker plugin may implement. These docstrings are the plugin authors' contract.
 
 Implement a hook with ``@registry.hookimpl`` on a function of the same name in your plugin

@@ -140,7 +140,7 @@ def _config(agreement: Agreement, name: str, config_type: type | None) -> object
 def _guarded(
     doc: SourceDocument,
     plugin: str,
-    rules: Callable[..., Iterable[Problem] | None],
+    rules: Callable[..., Any],
     *args: Any,
     **kwargs: Any,
 ) -> list[Problem]:

@@ -92,7 +92,7 @@ def _checkers_by_plugin(
             raise PluginError(
                 f"plugin {impl.plugin_name!r} failed to register checkers: {exc}"
             ) from exc
-        out.append((impl.plugin_name, list(result or ())))
+        out.append((impl.plugin_name, list(result or ())))  # type: ignore[call-overload]
     return out
 
 

@@ -37,14 +37,14 @@ class Document(
     """Base of every document Struct: strict, immutable, canonical when encoded."""
 
 
-class Safeguards(Document):
+class Safeguards(Document, frozen=True):
     """Result of the recipient's latest safeguard review (26 U.S.C. 6103(p)(4))."""
 
     status: Annotated[SafeguardStatus, Meta(description="Outcome of the latest safeguard review.")]
     reviewed: Annotated[datetime.date | None, Meta(description="Date of that review.")] = None
 
 
-class Party(Document):
+class Party(Document, frozen=True):
     """An organisation that discloses or receives data under agreements."""
 
     id: Slug
@@ -53,13 +53,13 @@ class Party(Document):
     safeguards: Safeguards | None = None
 
 
-class PartiesFile(Document):
+class PartiesFile(Document, frozen=True):
     """A parties file: ``[[party]]`` tables."""
 
     party: tuple[Party, ...]
 
 
-class StatusChange(Document):
+class StatusChange(Document, frozen=True):
     """A dated change of status; a check on date D uses the status in force on D."""
 
     on: datetime.date
@@ -67,14 +67,14 @@ class StatusChange(Document):
     reason: str = ""
 
 
-class Purpose(Document):
+class Purpose(Document, frozen=True):
     """A purpose for which data may be disclosed under the agreement."""
 
     code: Slug
     description: str = ""
 
 
-class Fields(Document):
+class Fields(Document, frozen=True):
     """Which fields may travel. Prohibited wins over permitted."""
 
     permitted: Annotated[
@@ -87,7 +87,7 @@ class Fields(Document):
     ] = ()
 
 
-class Limits(Document):
+class Limits(Document, frozen=True):
     """Volume limits. All inclusive: a transfer equal to the cap is allowed."""
 
     max_records_per_request: Count | None = None
@@ -98,14 +98,14 @@ class Limits(Document):
     ] = None
 
 
-class Approval(Document):
+class Approval(Document, frozen=True):
     """Approvals a request needs before data may leave: ``count`` people in ``role``."""
 
     role: ShortText
     count: PositiveCount = 1
 
 
-class RequestRules(Document):
+class RequestRules(Document, frozen=True):
     """What every request under the agreement must carry."""
 
     required: Annotated[
@@ -116,7 +116,7 @@ class RequestRules(Document):
     approvals: tuple[Approval, ...] = ()
 
 
-class RecordRules(Document):
+class RecordRules(Document, frozen=True):
     """What every record must carry, and which field identifies the person."""
 
     required_fields: tuple[FieldPath, ...] = ()
@@ -126,14 +126,14 @@ class RecordRules(Document):
     ] = None
 
 
-class Obligations(Document):
+class Obligations(Document, frozen=True):
     """Duties of the recipient once data is received."""
 
     retention_days: Count | None = None
     redisclosure: Redisclosure = "prohibited"
 
 
-class Agreement(Document, kw_only=True):
+class Agreement(Document, frozen=True, kw_only=True):
     """A formal agreement (MOU, ISA, CMA, DUA) and the terms a transfer must fit."""
 
     id: Annotated[Slug, Meta(description="Unique and never reused.")]

@@ -15,7 +15,7 @@ class View(msgspec.Struct, frozen=True, kw_only=True):
     """Base of the answer Structs."""
 
 
-class Problem(View):
+class Problem(View, frozen=True):
     """One lint finding: where it is, what is wrong and what would be valid."""
 
     severity: Severity
@@ -34,7 +34,7 @@ class Problem(View):
         return f"{place}: {self.field}" if self.field else place
 
 
-class VersionInfo(View):
+class VersionInfo(View, frozen=True):
     """Metadata of one immutable version of an agreement."""
 
     agreement: str
@@ -46,7 +46,7 @@ class VersionInfo(View):
     source: str | None = None
 
 
-class StatusEvent(View):
+class StatusEvent(View, frozen=True):
     """A dated status change recorded through the CLI or API (not from a file)."""
 
     agreement: str
@@ -57,7 +57,7 @@ class StatusEvent(View):
     recorded_by: str
 
 
-class HistoryEntry(View):
+class HistoryEntry(View, frozen=True):
     """One line of an agreement's history, in the order it was recorded."""
 
     recorded_at: datetime.datetime
@@ -71,7 +71,7 @@ class HistoryEntry(View):
     source: str | None = None
 
 
-class AgreementSummary(View):
+class AgreementSummary(View, frozen=True):
     """A row of the agreement list: the current version and the status on a date."""
 
     id: str
@@ -86,7 +86,7 @@ class AgreementSummary(View):
     recipients: tuple[str, ...]
 
 
-class AgreementRecord(View):
+class AgreementRecord(View, frozen=True):
     """One version of an agreement with its metadata and the status on a date."""
 
     agreement: Agreement
@@ -96,14 +96,14 @@ class AgreementRecord(View):
     status_on: datetime.date
 
 
-class Change(View):
+class Change(View, frozen=True):
     """One difference between two versions, in words a lawyer reads."""
 
     section: str
     summary: str
 
 
-class ExpiringRow(View):
+class ExpiringRow(View, frozen=True):
     """An agreement that expires, or is due for review, within the window."""
 
     agreement: str
@@ -118,7 +118,7 @@ class ExpiringRow(View):
     version: int
 
 
-class LoadOutcome(View):
+class LoadOutcome(View, frozen=True):
     """What loading did to one party or agreement."""
 
     kind: Literal["party", "agreement"]

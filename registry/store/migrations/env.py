@@ -30,6 +30,8 @@ if connection is not None:
     run(connection)
 else:
     url = os.environ.get("REGISTRY_DATABASE_URL") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("set REGISTRY_DATABASE_URL or sqlalchemy.url in alembic.ini")
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         run(conn)
