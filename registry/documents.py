@@ -81,7 +81,7 @@ def collect(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
+            found.extend(sorted(p for p in path.rglob("*") if _is_agreement_file(p, path)))
         elif path.is_file():
             if path.suffix not in SUFFIXES:
                 problems.append(
@@ -105,6 +105,12 @@ def collect(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
             )
     unique = list(dict.fromkeys(found))
     return unique, problems
+
+
+def _is_agreement_file(path: Path, folder: Path) -> bool:
+    """A TOML or YAML file in ``folder``, not hidden nor inside a hidden folder."""
+    hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+    return path.suffix in SUFFIXES and not hidden and path.is_file()
 
 
 def read(path: Path) -> SourceDocument:

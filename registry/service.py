@@ -85,7 +85,11 @@ class Registry:
         return problems + lint(docs, self.plugins, self.agreements_store.parties())
 
     def load(
-        self, paths: Iterable[str | Path], *, recorded_by: str | None = None
+        self,
+        paths: Iterable[str | Path],
+        *,
+        recorded_by: str | None = None,
+        expected_versions: dict[str, int] | None = None,
     ) -> tuple[list[LoadOutcome], list[Problem]]:
         """Lint, then create or amend everything in one transaction (all or nothing).
 
@@ -102,7 +106,10 @@ class Registry:
                 parties.extend((party, doc.path) for party in doc.value.party)
             elif isinstance(doc.value, Agreement):
                 agreements.append((doc.value, doc.path))
-        return self.save(parties, agreements, recorded_by=recorded_by), problems
+        saved = self.save(
+            parties, agreements, recorded_by=recorded_by, expected_versions=expected_versions
+        )
+        return saved, problems
 
     def save(
         self,

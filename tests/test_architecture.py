@@ -19,8 +19,8 @@ def _imports(path: Path) -> set[str]:
     """Absolute module names imported by ``path`` (relative imports resolved)."""
     tree = ast.parse(path.read_text())
     module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-    package = module.rsplit(".", 1)[0] if path.name != "__init__.py" else module.removesuffix(
-        ".__init__"
+    package = (
+        module.rsplit(".", 1)[0] if path.name != "__init__.py" else module.removesuffix(".__init__")
     )
     found = set()
     for node in ast.walk(tree):
@@ -51,14 +51,32 @@ def _offenders(paths: list[Path], forbidden: tuple[str, ...]) -> dict[str, list[
 
 
 def test_schemas_import_nothing_from_the_project() -> None:
-    assert _offenders(_modules("schemas"), ("registry.engine", "registry.store", "registry.cli",
-                                            "registry.service", "registry.documents")) == {}
+    assert (
+        _offenders(
+            _modules("schemas"),
+            (
+                "registry.engine",
+                "registry.store",
+                "registry.cli",
+                "registry.service",
+                "registry.documents",
+            ),
+        )
+        == {}
+    )
 
 
 def test_engine_and_documents_never_touch_storage_or_interfaces() -> None:
     paths = _modules("engine") + _modules("documents.py") + _modules("locate.py")
-    forbidden = ("registry.store", "registry.cli", "registry.service", "registry.app",
-                 "sqlmodel", "sqlalchemy", "litestar")
+    forbidden = (
+        "registry.store",
+        "registry.cli",
+        "registry.service",
+        "registry.app",
+        "sqlmodel",
+        "sqlalchemy",
+        "litestar",
+    )
     assert _offenders(paths, forbidden) == {}
 
 
@@ -68,15 +86,21 @@ def test_only_store_imports_sqlmodel() -> None:
 
 
 def test_store_never_imports_interfaces() -> None:
-    assert _offenders(_modules("store"), ("registry.cli", "registry.service", "registry.app",
-                                          "litestar")) == {}
+    assert (
+        _offenders(
+            _modules("store"), ("registry.cli", "registry.service", "registry.app", "litestar")
+        )
+        == {}
+    )
 
 
 def test_public_api_is_sorted_and_complete() -> None:
     assert registry.__all__ == sorted(registry.__all__)
     public = {
-        name for name, value in vars(registry).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+        name
+        for name, value in vars(registry).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
         and name not in {"annotations", "TYPE_CHECKING", "Any"}
     }
     assert public - set(registry.__all__) == set()
@@ -102,3 +126,17 @@ def test_every_hook_is_documented_with_its_signature() -> None:
     assert specs, "no hookspecs found"
     assert {name: documented.get(name) for name in specs} == specs
     assert set(documented) - set(specs) == set(), "docs describe hooks that do not exist"
+
+
+def test_every_package_is_listed_for_installation() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    mapping = config["package-dir"]
+    found = set()
+    for name, folder in mapping.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            parts = init.parent.relative_to(ROOT / folder).parts
+            found.add(".".join([name, *parts]))
+    assert found == listed

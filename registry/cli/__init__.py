@@ -37,7 +37,7 @@ class RegistryGroup(click.Group):
         except InvalidInput as exc:
             out = Output.current()
             if exc.problems:
-                out.problems(exc.problems)
+                out.problems(exc.problems, to_stderr=True)
             out.error(str(exc))
             ctx.exit(EXIT_INVALID)
         except (NotFound, Conflict) as exc:

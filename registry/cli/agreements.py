@@ -50,11 +50,25 @@ def lint(state: State, paths: tuple[str, ...], fmt: str) -> None:
 @agreements.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--by", metavar="NAME", help="Who makes the change (default: your user name).")
+@click.option(
+    "--expect",
+    "expect",
+    multiple=True,
+    metavar="ID=VERSION",
+    help="Amend ID only if its current version is VERSION (repeatable); "
+    "otherwise fail with a conflict and load nothing.",
+)
 @pass_state
-def load(state: State, paths: tuple[str, ...], by: str | None) -> None:
-    """Validate, then create or amend parties and agreements: all files or none."""
+def load(state: State, paths: tuple[str, ...], by: str | None, expect: tuple[str, ...]) -> None:
+    """Validate, then create or amend parties and agreements: all files or none.
+
+    A changed file becomes a new version; an identical one changes nothing. With
+    --expect, an amendment someone else got in first is refused instead of superseding it.
+    """
     out = Output.current()
-    outcomes, problems = state.registry().load(paths, recorded_by=by)
+    outcomes, problems = state.registry().load(
+        paths, recorded_by=by, expected_versions=_expectations(expect)
+    )
     out.problems(problems)
     for o in outcomes:
         if o.action == "unchanged":
@@ -63,6 +77,16 @@ def load(state: State, paths: tuple[str, ...], by: str | None) -> None:
             out.line(f"{o.kind} {o.id}: {o.action}, version {o.version}")
     changed = sum(o.action != "unchanged" for o in outcomes)
     out.line(f"{changed} changed, {len(outcomes) - changed} unchanged")
+
+
+def _expectations(values: tuple[str, ...]) -> dict[str, int]:
+    expected = {}
+    for value in values:
+        agreement_id, _, version = value.partition("=")
+        if not agreement_id or not version.isdigit() or int(version) < 1:
+            raise InvalidInput(f"--expect {value!r}: expected ID=VERSION, such as my-mou=3")
+        expected[agreement_id] = int(version)
+    return expected
 
 
 @agreements.command("list")

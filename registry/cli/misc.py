@@ -7,7 +7,7 @@ import datetime
 import click
 
 from ..store import migrations_api
-from ..store.database import create_engine
+from ..store.database import engine_for
 from . import main
 from .output import DATE, FORMATS, Output
 from .state import State
@@ -131,11 +131,8 @@ def db() -> None:
 @pass_state
 def upgrade(state: State) -> None:
     """Upgrade the database schema to this program's version (back up first)."""
-    engine = create_engine(state.settings.database_url)
-    try:
+    with engine_for(state.settings.database_url) as engine:
         before, after = migrations_api.upgrade(engine)
-    finally:
-        engine.dispose()
     out = Output.current()
     if before == after:
         out.line(f"schema already at revision {after}")
@@ -147,14 +144,10 @@ def upgrade(state: State) -> None:
 @pass_state
 def current(state: State) -> None:
     """The schema revision of the database and the one this program needs."""
-    engine = create_engine(state.settings.database_url)
-    try:
-        with engine.connect() as conn:
-            revision = migrations_api.current_revision(conn)
-    finally:
-        engine.dispose()
-    head = migrations_api.head_revision()
-    Output.current().line(
-        f"database: {revision or 'empty'}; program: {head}"
-        + ("" if revision == head else " (run `registry db upgrade`)")
-    )
+    if not state.database_exists():
+        Output.current().line(
+            f"no database at {state.settings.database_url} yet: it is created on first use"
+        )
+        return
+    with engine_for(state.settings.database_url) as engine:
+        Output.current().line(migrations_api.describe(engine))

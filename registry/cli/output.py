@@ -56,17 +56,22 @@ class Output:
             return
         self.console.print(table)
 
-    def problems(self, problems: Sequence[Problem]) -> None:
-        """One problem a line, ``file:line: field: severity: message [rule]``, with hints."""
+    def problems(self, problems: Sequence[Problem], *, to_stderr: bool = False) -> None:
+        """One problem a line, ``file:line: field: severity: message [rule]``, with hints.
+
+        Lines are never wrapped, so editors and ``grep`` can read them."""
+        stream = self.errors if to_stderr else self.console
         for problem in problems:
-            stream = self.errors if problem.severity == "error" else self.console
             stream.print(
                 f"{problem.location()}: {problem.severity}: {problem.message} [{problem.rule}]",
                 highlight=False,
                 markup=False,
+                soft_wrap=True,
             )
             if problem.hint:
-                stream.print(f"    hint: {problem.hint}", highlight=False, markup=False)
+                stream.print(
+                    f"    hint: {problem.hint}", highlight=False, markup=False, soft_wrap=True
+                )
 
 
 def summary(problems: Sequence[Problem], files: int | None = None) -> str:

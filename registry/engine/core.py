@@ -214,7 +214,14 @@ def _fields(c: Checker, a: Agreement) -> Iterator[Problem]:
                 f"records.required_fields[{index}]",
             )
     key = a.records.subject_key
-    if key is not None and not covered_by_any(key, permitted):
+    if key is not None and prohibiting_pattern(key, prohibited):
+        yield c.problem(
+            "error",
+            "records",
+            f"subject_key '{key}' is a prohibited field: records could never carry it",
+            "records.subject_key",
+        )
+    elif key is not None and not covered_by_any(key, permitted):
         yield c.problem(
             "warning",
             "records",

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.metadata
 import importlib.util
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +24,8 @@ from .checker import Checker
 
 ENTRY_POINT_GROUP = "registry.plugins"
 BUILTIN_PLUGINS = ("registry.engine.core",)
+
+CHECKER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 hookimpl = pluggy.HookimplMarker("registry")
 
@@ -40,16 +44,23 @@ class PluginInfo:
 class Plugins:
     """The plugin manager and the checkers it contributes, by name."""
 
-    def __init__(self, manager: pluggy.PluginManager) -> None:
+    def __init__(
+        self, manager: pluggy.PluginManager, sources: dict[str, str] | None = None
+    ) -> None:
         self.manager = manager
+        self._sources = sources or {}
         self.hook = manager.hook
         checkers: dict[str, Checker] = {}
         self._owner: dict[str, str] = {}
         for plugin, contributed in _checkers_by_plugin(manager):
             for checker in contributed:
                 name = getattr(checker, "name", None)
-                if not isinstance(name, str) or not name:
-                    raise PluginError(f"plugin {plugin!r} contributed a checker without a name")
+                if not isinstance(name, str) or not CHECKER_NAME.match(name):
+                    raise PluginError(
+                        f"plugin {plugin!r} contributed a checker named {name!r}: a checker "
+                        "name is lowercase letters, digits and underscores, starting with a "
+                        "letter"
+                    )
                 if name in checkers:
                     raise PluginError(
                         f"two checkers are named {name!r} (plugins {self._owner[name]!r} "
@@ -66,18 +77,15 @@ class Plugins:
     def describe(self) -> list[PluginInfo]:
         """Every registered plugin with where it came from and its checkers."""
         out = []
-        dist = {id(p): d for p, d in self.manager.list_plugin_distinfo()}
         for name, plugin in self.manager.list_name_plugin():
             if name is None or plugin is None:
                 continue
-            source = "built-in"
-            if id(plugin) in dist:
-                d = dist[id(plugin)]
-                source = f"entry point ({d.project_name} {d.version})"
-            elif name.startswith("file:"):
-                source = name
             checkers = tuple(sorted(c for c, owner in self._owner.items() if owner == name))
-            out.append(PluginInfo(name=name, source=source, checkers=checkers))
+            out.append(
+                PluginInfo(
+                    name=name, source=self._sources.get(name, "registered"), checkers=checkers
+                )
+            )
         return out
 
 
@@ -102,19 +110,43 @@ def build_plugins(plugins_dir: str | Path | None = None, *, entry_points: bool =
     manager.add_hookspecs(hookspecs)
     for module_name in BUILTIN_PLUGINS:
         manager.register(importlib.import_module(module_name), name=module_name)
+    sources: dict[str, str] = {name: "built-in" for name in BUILTIN_PLUGINS}
     if entry_points:
-        try:
-            manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-        except Exception as exc:
-            raise PluginError(f"an installed plugin failed to load: {exc}") from exc
+        for name, source, module in _entry_point_plugins():
+            if name in sources:
+                raise PluginError(
+                    f"two plugins are named {name!r}: {sources[name]} and {source}; uninstall one"
+                )
+            manager.register(module, name=name)
+            sources[name] = source
     if plugins_dir:
         for module in load_plugins_dir(Path(plugins_dir)):
-            manager.register(module, name=f"file:{module.__file__}")
+            name = f"file:{module.__file__}"
+            manager.register(module, name=name)
+            sources[name] = name
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(str(exc)) from exc
-    return Plugins(manager)
+    return Plugins(manager, sources)
+
+
+def _entry_point_plugins() -> list[tuple[str, str, ModuleType]]:
+    """(name, where from, module) of every plugin in the entry-point group."""
+    found = []
+    for entry_point in sorted(
+        importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
+    ):
+        dist = entry_point.dist
+        source = f"entry point ({dist.name} {dist.version})" if dist else "entry point"
+        try:
+            module = entry_point.load()
+        except Exception as exc:
+            raise PluginError(
+                f"installed plugin {entry_point.name!r} ({source}) failed to load: {exc}"
+            ) from exc
+        found.append((entry_point.name, source, module))
+    return found
 
 
 def load_plugins_dir(folder: Path) -> list[ModuleType]:

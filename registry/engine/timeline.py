@@ -56,6 +56,8 @@ def status_on(
 
 def ever_terminated(agreement: Agreement, events: Sequence[StatusEvent]) -> bool:
     """True once a termination is on record, whatever its date: termination is final."""
-    return any(c.status == "terminated" for c in agreement.status_changes) or any(
-        e.status == "terminated" for e in events
+    return (
+        agreement.status == "terminated"
+        or any(c.status == "terminated" for c in agreement.status_changes)
+        or any(e.status == "terminated" for e in events)
     )

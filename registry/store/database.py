@@ -110,6 +110,18 @@ def _enable_wal(cursor: Any) -> None:
             time.sleep(0.02)
 
 
+@contextlib.contextmanager
+def engine_for(url: str) -> Iterator[sa.Engine]:
+    """An engine for maintenance commands, its connection failures as registry errors."""
+    engine = create_engine(url)
+    try:
+        yield engine
+    except sa.exc.OperationalError as exc:
+        raise DatabaseUnavailable(f"cannot reach the database: {_first_line(exc)}") from exc
+    finally:
+        engine.dispose()
+
+
 def open_database(url: str, *, upgrade_empty: bool = True, check: bool = True) -> Database:
     """Open the database at ``url``, checking (or creating) its schema."""
     engine = create_engine(url)

@@ -69,14 +69,33 @@ def check_schema(engine: sa.Engine, *, upgrade_empty: bool = True) -> None:
             "it was not created by this program"
         )
     if current not in known_revisions():
-        raise SchemaError(
-            f"the database schema is at revision {current}, which this program does not know: "
-            "it was upgraded by a newer version of the registry; upgrade the program"
-        )
+        raise SchemaError(_newer(current))
     raise SchemaError(
         f"the database schema is at revision {current}; this program needs {head}. "
         "Back it up, then run `registry db upgrade`."
     )
+
+
+def _newer(revision: str) -> str:
+    return (
+        f"the database schema is at revision {revision}, which this program does not know: "
+        "it was upgraded by a newer version of the registry; upgrade the program"
+    )
+
+
+def describe(engine: sa.Engine) -> str:
+    """One line on the schema: its revision, the program's, and what to do."""
+    current, stray = schema_state(engine)
+    head = head_revision()
+    if current == head:
+        return f"database: {current}; program: {head} (up to date)"
+    if current is None:
+        what = "registry tables without a migration record" if stray else "empty"
+        advice = "not created by this program" if stray else "run `registry db upgrade`"
+        return f"database: {what}; program: {head} ({advice})"
+    if current not in known_revisions():
+        return f"database: {current}; program: {head} ({_newer(current)})"
+    return f"database: {current}; program: {head} (run `registry db upgrade` after a backup)"
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> tuple[str | None, str]:
@@ -92,6 +111,8 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> tuple[str | None, str]
         try:
             with conn.begin():
                 before = current_revision(conn)
+                if before is not None and before not in known_revisions():
+                    raise SchemaError(_newer(before))
                 config.attributes["connection"] = conn
                 command.upgrade(config, revision)
                 after = current_revision(conn)

@@ -199,3 +199,81 @@ def test_committed_json_schemas_are_current(run) -> None:
     assert schema == (ROOT / "docs" / "agreement.schema.json").read_text()
     parties = run("agreements", "schema", "--parties").stdout
     assert parties == (ROOT / "docs" / "parties.schema.json").read_text()
+
+
+def test_load_with_expect_refuses_a_stale_amendment(run, write_files) -> None:
+    run("agreements", "load", str(write_files([agreement_data()])))
+    run("agreements", "load", str(write_files([agreement_data(title="Someone else's")])))
+    result = run(
+        "agreements",
+        "load",
+        "--expect",
+        "test-mou=1",
+        str(write_files([agreement_data(title="Mine")])),
+    )
+    assert result.exit_code == 2
+    assert "is at version 2, not 1" in result.output
+    ok = run(
+        "agreements",
+        "load",
+        "--expect",
+        "test-mou=2",
+        str(write_files([agreement_data(title="Mine")])),
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "test-mou: amended, version 3" in ok.output
+
+
+def test_load_with_a_malformed_expect_exits_2(run, write_files) -> None:
+    result = run("agreements", "load", "--expect", "test-mou", str(write_files([])))
+    assert result.exit_code == 2
+    assert "expected ID=VERSION" in result.output
+
+
+def test_hidden_files_in_a_folder_are_not_agreements(run, write_files) -> None:
+    folder = write_files([agreement_data()], raw={".taplo.toml": "[formatting]\nalign = true\n"})
+    result = run("agreements", "lint", str(folder))
+    assert result.exit_code == 0, result.output
+
+
+def test_lint_problem_lines_are_never_wrapped(run, write_files) -> None:
+    long_reason = "x" * 400
+    data = agreement_data(
+        status_changes=[
+            {"on": "2025-02-01", "status": "suspended", "reason": long_reason},
+            {"on": "2025-02-01", "status": "active", "reason": long_reason},
+        ]
+    )
+    result = run("agreements", "lint", str(write_files([data])))
+    lines = [line for line in result.output.splitlines() if "two status changes" in line]
+    assert lines and lines[0].endswith("[core.status_changes]")
+
+
+def test_db_current_on_a_missing_sqlite_file_creates_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "none" / "r.db"
+    result = CliRunner().invoke(main, ["--database", f"sqlite:///{target}", "db", "current"])
+    assert result.exit_code == 0
+    assert "created on first use" in result.output
+    assert not target.exists()
+
+
+def test_db_commands_on_an_unreachable_database_exit_3() -> None:
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    for command in (["db", "current"], ["db", "upgrade"]):
+        result = CliRunner().invoke(main, ["--database", url, *command])
+        assert result.exit_code == 3, (command, result.output)
+        assert "cannot reach the database" in result.output
+
+
+def test_db_upgrade_refuses_a_newer_schema(run, db_url: str) -> None:
+    import sqlalchemy as sa
+
+    run("db", "upgrade")
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'f00d'"))
+    engine.dispose()
+    result = run("db", "upgrade")
+    assert result.exit_code == 3
+    assert "newer version of the registry" in result.output
+    assert "upgrade the program" in run("db", "current").output

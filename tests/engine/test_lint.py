@@ -671,7 +671,13 @@ def test_a_plugin_file_reusing_a_shipped_checker_name_is_a_plugin_error(tmp_path
 
 def test_a_checker_without_a_name_is_a_plugin_error(tmp_path: Path) -> None:
     folder = plugin_dir(tmp_path, nameless=BOOM.replace('name = "boom"', 'name = ""'))
-    with pytest.raises(PluginError, match="without a name"):
+    with pytest.raises(PluginError, match="contributed a checker named ''"):
+        build_plugins(folder)
+
+
+def test_a_checker_name_no_agreement_could_use_is_a_plugin_error(tmp_path: Path) -> None:
+    folder = plugin_dir(tmp_path, shouting=BOOM.replace('name = "boom"', 'name = "Boom-1"'))
+    with pytest.raises(PluginError, match="named 'Boom-1': a checker name is lowercase"):
         build_plugins(folder)
 
 

@@ -240,3 +240,12 @@ def test_expiring_lists_soonest_first(registry_at: Registry, write_files) -> Non
     ]
     registry_at.terminate("b-mou", D(2026, 1, 10), "ended early")
     assert [r.agreement for r in registry_at.expiring(30, D(2026, 1, 15))] == ["a-mou"]
+
+
+def test_an_agreement_registered_as_terminated_cannot_be_amended(
+    registry_at: Registry, write_files
+) -> None:
+    registry_at.load([write_files([agreement_data(status="terminated")])])
+    with pytest.raises(Conflict, match="cannot be amended"):
+        registry_at.load([write_files([agreement_data(status="active")])])
+    assert [v.version for v in registry_at.versions("test-mou")] == [1]
