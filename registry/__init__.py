@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .engine.checker import Checker, LintContext
+from .engine.checker import Checker, Finding, LintContext, Transfer
 from .engine.plugins import hookimpl
-from .schemas import Agreement, Party, Problem
+from .schemas import Agreement, CheckRequest, Decision, Party, Problem, Reason
 
 if TYPE_CHECKING:
     from .service import Registry
@@ -29,10 +29,15 @@ def connect(url: str | None = None, **options: Any) -> Registry:
 
 __all__ = [
     "Agreement",
+    "CheckRequest",
     "Checker",
+    "Decision",
+    "Finding",
     "LintContext",
     "Party",
     "Problem",
+    "Reason",
+    "Transfer",
     "__version__",
     "connect",
     "hookimpl",

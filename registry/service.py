@@ -8,20 +8,29 @@ from __future__ import annotations
 
 import datetime
 import getpass
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from . import documents
+from .catalog import Catalog
+from .checking import Checking
 from .engine import diff as diff_engine
 from .engine import expiring as expiring_engine
+from .engine.evaluate import Evaluator
 from .engine.lint import has_errors, lint
 from .engine.plugins import Plugins, build_plugins
+from .engine.subjects import SubjectHasher
 from .errors import InvalidInput, NotFound
 from .schemas import (
     Agreement,
     AgreementRecord,
     AgreementSummary,
     Change,
+    CheckRequest,
+    Decision,
+    DisclosureEntry,
+    DisclosureSummary,
     ExpiringRow,
     HistoryEntry,
     LoadOutcome,
@@ -33,9 +42,11 @@ from .schemas import (
 )
 from .schemas.types import AgreementStatus
 from .settings import Settings
-from .store import Database, open_database
+from .store import Database, meta, open_database
 from .store.agreements import AgreementStore, StoredAgreement
+from .store.decisions import catalog_revision
 from .store.retry import retrying
+from .store.verify import Verification
 
 
 def default_actor() -> str:
@@ -53,6 +64,23 @@ class Registry:
         self.db = db
         self.plugins = plugins
         self.agreements_store = AgreementStore(db)
+        self.hasher = SubjectHasher(settings.subject_key_bytes())
+        with db.write() as session:
+            meta.ensure_subject_key(session, self.hasher.key_id)
+        self.evaluator = Evaluator(plugins, settings.system_checkers)
+        self.checking = Checking(
+            db, self.evaluator, self.hasher, self._load_catalog, settings.check_timeout
+        )
+
+    def _load_catalog(self) -> Catalog:
+        with self.db.read() as session:
+            revision = catalog_revision(session)
+        stored = self.agreements_store.all()
+        return Catalog(revision, {s.id: s for s in stored}, self.agreements_store.parties())
+
+    def catalog(self) -> Catalog:
+        with self.db.read() as session:
+            return self.checking.catalog(catalog_revision(session))
 
     @classmethod
     def open(
@@ -69,6 +97,7 @@ class Registry:
         return cls(settings, db, plugins)
 
     def close(self) -> None:
+        self.checking.close()
         self.db.dispose()
 
     def __enter__(self) -> Registry:
@@ -272,6 +301,44 @@ class Registry:
 
     def parties(self) -> dict[str, Party]:
         return self.agreements_store.parties()
+
+    # --- checks ---------------------------------------------------------------------------
+
+    def check(self, request: CheckRequest | Mapping[str, Any] | bytes | str) -> Decision:
+        """Decide whether a transfer fits an active agreement; the decision is logged (and
+        its disclosures accounted) before it is returned."""
+        return self.checking.check(request)
+
+    def check_stream(
+        self, request: CheckRequest | Mapping[str, Any] | bytes | str, records: Iterable[Any]
+    ) -> Decision:
+        """The same for records that arrive as a stream, checked in bounded memory."""
+        return self.checking.check_stream(request, records)
+
+    def cancel(self, decision_id: str, reason: str, *, by: str | None = None) -> Decision:
+        """Release an allowed decision whose export did not happen."""
+        return self.checking.cancel(decision_id, by or default_actor(), reason)
+
+    def decision(self, decision_id: str) -> Decision:
+        return self.checking.decision(decision_id)
+
+    def decisions(self, **filters: Any) -> list[Decision]:
+        return self.checking.decisions(**filters)
+
+    def verify(self) -> Verification:
+        return self.checking.verify()
+
+    def disclosures(
+        self, *, agreement: str | None = None, subject: str | None = None
+    ) -> list[DisclosureEntry]:
+        """Disclosures about one person (by identifier), or under one agreement."""
+        if subject is not None:
+            entries = self.checking.disclosures_for(subject, self.catalog())
+            return [e for e in entries if agreement is None or e.agreement == agreement]
+        return self.checking.disclosures(agreement, self.catalog())
+
+    def disclosure_summary(self, agreement: str | None = None) -> list[DisclosureSummary]:
+        return self.checking.summary(agreement)
 
 
 __all__ = ["NotFound", "Registry"]

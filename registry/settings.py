@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 from pathlib import Path
 
 
@@ -23,10 +24,18 @@ class Settings:
 
     ``REGISTRY_DATABASE_URL``: SQLAlchemy URL; default an SQLite file in the data folder.
     ``REGISTRY_PLUGINS_DIR``: a folder of one-off plugin files (``*.py``).
+    ``REGISTRY_SUBJECT_KEY`` / ``REGISTRY_SUBJECT_KEY_FILE``: the secret for subject hashes.
+    ``REGISTRY_CHECK_TIMEOUT``: seconds a check's checkers may take before it is denied.
+    ``REGISTRY_SYSTEM_CHECKERS``: checkers each source system must run, as
+    ``system=checker,checker;system=checker``.
     """
 
     database_url: str
     plugins_dir: str | None = None
+    subject_key: str | None = None
+    subject_key_file: str | None = None
+    check_timeout: float = 10.0
+    system_checkers: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_env(cls, database_url: str | None = None, plugins_dir: str | None = None) -> Settings:
@@ -36,4 +45,39 @@ class Settings:
         return cls(
             database_url=url,
             plugins_dir=plugins_dir or os.environ.get("REGISTRY_PLUGINS_DIR") or None,
+            subject_key=os.environ.get("REGISTRY_SUBJECT_KEY") or None,
+            subject_key_file=os.environ.get("REGISTRY_SUBJECT_KEY_FILE") or None,
+            check_timeout=float(os.environ.get("REGISTRY_CHECK_TIMEOUT", "10")),
+            system_checkers=parse_system_checkers(os.environ.get("REGISTRY_SYSTEM_CHECKERS", "")),
         )
+
+    def subject_key_bytes(self) -> bytes:
+        """The secret for subject hashes: ``REGISTRY_SUBJECT_KEY`` (hex), else the key file
+        (``REGISTRY_SUBJECT_KEY_FILE``, default ``subject.key`` in the data folder), created
+        with 32 random bytes on first use and readable by its owner only."""
+        if self.subject_key:
+            try:
+                return bytes.fromhex(self.subject_key)
+            except ValueError as exc:
+                raise ValueError("REGISTRY_SUBJECT_KEY must be hexadecimal") from exc
+        path = (
+            Path(self.subject_key_file)
+            if self.subject_key_file
+            else (default_data_dir() / "subject.key")
+        )
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+        return bytes.fromhex(path.read_text().strip())
+
+
+def parse_system_checkers(text: str) -> dict[str, tuple[str, ...]]:
+    """``"irs-itin-address=irc6103,house;ssa-sves=privacy_act"`` → checkers per system."""
+    out: dict[str, tuple[str, ...]] = {}
+    for part in text.split(";"):
+        system, _, names = part.partition("=")
+        if system.strip() and names.strip():
+            out[system.strip()] = tuple(n.strip() for n in names.split(",") if n.strip())
+    return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import tempfile
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +23,10 @@ import sqlalchemy as sa
 import tomli_w
 
 from registry.engine.plugins import Plugins, build_plugins
+
+# Keep the suite's key files and default databases out of the user's home folder.
+os.environ.setdefault("REGISTRY_DATA_DIR", tempfile.mkdtemp(prefix="registry-tests-"))
+TEST_SUBJECT_KEY = "5e" * 32
 
 ROOT = Path(__file__).resolve().parent.parent
 AGREEMENTS = ROOT / "agreements"

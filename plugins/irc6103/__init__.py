@@ -6,14 +6,17 @@ table, whose schema is :class:`Irc6103Config`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import ClassVar
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 
 import msgspec
 
-from registry import Agreement, Checker, LintContext, Problem, hookimpl
+from registry import Agreement, Checker, Finding, LintContext, Problem, Transfer, hookimpl
 from registry.engine.fields import covered_by_any, reaches_into
 from registry.schemas.types import FieldPath, FieldPattern, SafeguardStatus, ShortText
+
+from .address import is_complete
 
 SECTION_I2 = "6103(i)(2)"
 
@@ -35,6 +38,18 @@ def cites_i2(agreement: Agreement) -> bool:
     return any(SECTION_I2 in authority.replace(" ", "") for authority in agreement.legal_authority)
 
 
+def statute_key(text: str) -> str:
+    """ "8 U.S.C. 1253(a)(1)" and "8 USC 1253(a)(1)" compare equal."""
+    return "".join(ch for ch in text.lower() if ch not in " .\u00a7")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Prepared:
+    config: Irc6103Config
+    statutes: frozenset[str]
+    address_parts: tuple[str, ...] | None
+
+
 class Irc6103Checker(Checker):
     """26 U.S.C. 6103: confidentiality and disclosure of returns and return information."""
 
@@ -46,6 +61,73 @@ class Irc6103Checker(Checker):
         "address_incomplete": "a record's address is not a complete street address",
         "safeguards_not_met": "the recipient's safeguard review status is not accepted",
     }
+
+    def prepare(self, agreement: Agreement, config: Irc6103Config | None) -> Prepared:
+        config = config or Irc6103Config()
+        field = config.address_field
+        return Prepared(
+            config=config,
+            statutes=frozenset(statute_key(s) for s in config.permitted_statutes),
+            address_parts=tuple(field.split(".")) if field else None,
+        )
+
+    def check_transfer(self, transfer: Transfer, prepared: Prepared) -> Iterator[Finding]:
+        """26 U.S.C. 6103(i)(2)(A): disclosure only for an investigation under a specifically
+        designated non-tax Federal criminal statute, named in the request; 6103(p)(4): only
+        to a recipient whose safeguards meet the IRS's requirements."""
+        authority = transfer.request.request.get("statutory_authority")
+        named = authority if isinstance(authority, list) else [authority]
+        if not authority or not all(
+            isinstance(a, str) and statute_key(a) in prepared.statutes for a in named
+        ):
+            permitted = ", ".join(prepared.config.permitted_statutes) or "none"
+            yield Finding(
+                "statute_not_permitted",
+                f"statutory authority {authority!r} is not a statute this agreement permits "
+                f"(permitted: {permitted})",
+                "request.statutory_authority",
+            )
+        recipient = transfer.parties.get(transfer.request.recipient)
+        status = recipient.safeguards.status if recipient and recipient.safeguards else None
+        if status not in prepared.config.recipient_safeguards:
+            accepted = ", ".join(prepared.config.recipient_safeguards)
+            yield Finding(
+                "safeguards_not_met",
+                f"recipient '{transfer.request.recipient}' safeguard review is "
+                f"{status or 'not on record'}; this agreement accepts {accepted} "
+                "(26 U.S.C. 6103(p)(4))",
+                "recipient",
+            )
+
+    def check_records(
+        self,
+        transfer: Transfer,
+        prepared: Prepared,
+        records: Sequence[Mapping[str, Any]],
+        start: int,
+    ) -> Iterator[Finding]:
+        """26 U.S.C. 6103(i)(2)(B)(i): each taxpayer's name and address, where the address is
+        a street line with a number and a name (or a PO box), a city, a state and a ZIP."""
+        parts = prepared.address_parts
+        if parts is None:
+            return
+        bad = []
+        for offset, record in enumerate(records):
+            value: Any = record
+            for part in parts:
+                value = value.get(part) if isinstance(value, dict) else None
+            if not is_complete(value):
+                bad.append(start + offset)
+        if bad:
+            field = prepared.config.address_field
+            yield Finding(
+                "address_incomplete",
+                f"'{field}' is not a complete address: a street line with a number and a name "
+                "(or a PO box), a city, a state and a ZIP are needed; a ZIP alone, a "
+                "placeholder or a TIN is not an address (26 U.S.C. 6103(i)(2)(B)(i))",
+                field,
+                bad,
+            )
 
     def lint(
         self, agreement: Agreement, config: Irc6103Config | None, context: LintContext

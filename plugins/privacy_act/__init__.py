@@ -9,11 +9,11 @@ from __future__ import annotations
 import calendar
 import datetime
 from collections.abc import Iterator, Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 
-from registry import Agreement, Checker, LintContext, Problem, hookimpl
+from registry import Agreement, Checker, Finding, LintContext, Problem, Transfer, hookimpl
 from registry.schemas.types import ShortText, Slug
 
 TERM_MONTHS = 18
@@ -96,6 +96,43 @@ class PrivacyActChecker(Checker):
     reason_codes: ClassVar[Mapping[str, str]] = {
         "renewal_invalid": "a check after the original expiry relies on an invalid renewal",
     }
+
+    def term_end(
+        self, agreement: Agreement, config: PrivacyActConfig | None
+    ) -> datetime.date | None:
+        """5 U.S.C. 552a(o)(2)(D): a valid renewal extends the agreement, once, by at most a
+        year; an invalid one extends nothing."""
+        if not applies(agreement) or config is None or not config.renewals:
+            return None
+        first = config.renewals[0]
+        return first.extends_to if not renewal_problems(agreement, first, 0) else None
+
+    def check_transfer(self, transfer: Transfer, prepared: Any) -> Iterator[Finding]:
+        """After the original expiry, name the invalid renewal the transfer relies on."""
+        agreement = transfer.agreement
+        if not applies(agreement) or prepared is None or transfer.on <= agreement.expires:
+            return
+        for index, renewal in enumerate(prepared.renewals):
+            reasons = renewal_problems(agreement, renewal, index)
+            if reasons and transfer.on <= renewal.extends_to:
+                yield Finding(
+                    "renewal_invalid",
+                    f"{agreement.id} expired on {agreement.expires}; its renewal recorded on "
+                    f"{renewal.recorded} is invalid under 5 U.S.C. 552a(o)(2)(D): "
+                    + "; ".join(reasons),
+                    f"checkers.privacy_act.renewals[{index}]",
+                )
+
+    def review_flags(
+        self, agreement: Agreement, config: Any, as_of: datetime.date
+    ) -> Iterator[str]:
+        """The 3 months before expiry, while no valid renewal is recorded, are when the Data
+        Integrity Board may renew (5 U.S.C. 552a(o)(2)(D))."""
+        if not applies(agreement):
+            return
+        opens = add_months(agreement.expires, -RENEWAL_WINDOW_MONTHS)
+        if opens <= as_of <= agreement.expires and self.term_end(agreement, config) is None:
+            yield "renewal_window_open"
 
     def lint(
         self, agreement: Agreement, config: PrivacyActConfig | None, context: LintContext

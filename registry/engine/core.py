@@ -3,13 +3,37 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 
 from ..schemas import Agreement, Problem
-from .checker import Checker, LintContext
+from . import core_checks
+from .checker import Checker, Finding, LintContext, Transfer
 from .fields import covered_by_any, prohibiting_pattern
 from .plugins import hookimpl
+
+CORE_REASON_CODES = {
+    "agreement_not_found": "no agreement with that id",
+    "no_matching_agreement": "agreement omitted and no candidate allows the transfer",
+    "agreement_not_active": "status on the transfer date is draft, suspended or terminated",
+    "agreement_not_yet_effective": "the transfer date is before `effective`",
+    "agreement_expired": "the transfer date is after `expires` (or a lawful extension)",
+    "recipient_not_party": "the recipient is not among `recipients`",
+    "source_system_not_covered": "the source system is not among `source_systems`",
+    "purpose_not_permitted": "the purpose is not among `purposes`",
+    "field_not_permitted": "a field (requested, or carried by records) is not permitted",
+    "field_prohibited": "a field (requested, or carried by records) matches `prohibited`",
+    "request_element_missing": "a `request.required` element is missing",
+    "signer_not_authorized": "`request.signed_by` is not among `authorized_signers`",
+    "approval_missing": "the approvals given do not meet `request.approvals`",
+    "request_record_limit_exceeded": "`record_count` > `max_records_per_request`",
+    "period_record_limit_exceeded": "records in the window + this transfer > the period cap",
+    "record_invalid": "records miss `records.required_fields`",
+    "record_count_mismatch": "`record_count` differs from the number of records sent",
+    "redisclosure_prohibited": "data received under an agreement that prohibits redisclosure",
+    "checker_missing": "a required checker is not installed",
+    "checker_failed": "a checker raised an error or timed out",
+}
 
 _ORDER = {"draft": 0, "active": 1, "suspended": 1, "terminated": 2}
 
@@ -20,6 +44,19 @@ class CoreChecker(Checker):
 
     name = "core"
     description = "Dates, status, parties, purposes, fields, limits, request and records."
+    applies_to_all = True
+    reason_codes: ClassVar[Mapping[str, str]] = CORE_REASON_CODES
+
+    def prepare(self, agreement: Agreement, config: Any) -> core_checks.CorePrepared:
+        return core_checks.prepare(agreement)
+
+    def check_transfer(self, transfer: Transfer, prepared: Any) -> Iterator[Finding]:
+        return core_checks.check_transfer(transfer, prepared)
+
+    def check_records(
+        self, transfer: Transfer, prepared: Any, records: Sequence[Mapping[str, Any]], start: int
+    ) -> Iterator[Finding]:
+        return core_checks.check_records(prepared, records, start)
 
     def lint(self, agreement: Agreement, config: Any, context: LintContext) -> Iterator[Problem]:
         yield from _dates(self, agreement)

@@ -126,3 +126,29 @@ class LoadOutcome(View, frozen=True):
     action: Literal["created", "amended", "unchanged"]
     version: int
     source: str | None = None
+
+
+class DisclosureEntry(View, frozen=True):
+    """One disclosure about one person (26 U.S.C. 6103(p)(3)(A); 5 U.S.C. 552a(c))."""
+
+    date: datetime.date
+    decision_id: str
+    agreement: str
+    agreement_version: int
+    recipient: str
+    recipient_name: str
+    recipient_address: str
+    purpose: str
+    authority: tuple[str, ...]
+    records: int
+
+
+class DisclosureSummary(View, frozen=True):
+    """Disclosures under one agreement: transfers, records and distinct people."""
+
+    agreement: str
+    transfers: int
+    records: int
+    people: int
+    first: datetime.date | None = None
+    last: datetime.date | None = None

@@ -27,6 +27,7 @@ from .convert import (
     version_info,
 )
 from .database import Database
+from .decisions import bump_catalog
 from .tables import AgreementRow, AgreementVersionRow, PartyRow, PartyVersionRow, StatusEventRow
 
 
@@ -163,6 +164,8 @@ class AgreementStore:
                 outcomes.append(
                     _save_agreement(session, agreement, source, recorded_by, stamp, expected)
                 )
+            if any(o.action != "unchanged" for o in outcomes):
+                bump_catalog(session)
         return outcomes
 
     def record_status(
@@ -207,6 +210,7 @@ class AgreementStore:
             head.revision += 1
             head.updated_at = row.recorded_at
             session.add(head)
+            bump_catalog(session)
             session.flush()
             return status_event(row)
 

@@ -18,7 +18,18 @@ from alembic.script import ScriptDirectory
 from ..errors import SchemaError
 
 _LOCK_KEY = 7_406_181_103  # advisory lock id for schema upgrades on PostgreSQL
-REGISTRY_TABLES = {"agreement", "agreement_version", "party", "party_version", "status_event"}
+REGISTRY_TABLES = {
+    "agreement",
+    "agreement_version",
+    "party",
+    "party_version",
+    "status_event",
+    "catalog",
+    "meta",
+    "chain_head",
+    "decision_log",
+    "disclosure",
+}
 
 
 def alembic_config() -> Config:

@@ -73,3 +73,65 @@ class StatusEventRow(SQLModel, table=True):
     reason: str = Field(sa_type=sa.Text)
     recorded_at: datetime.datetime = Field(sa_type=UTC_TIMESTAMP)
     recorded_by: str = Field(max_length=200)
+
+
+class CatalogRow(SQLModel, table=True):
+    """One row: a counter bumped by every change to agreements or parties, so that
+    processes caching the catalog know when to read it again."""
+
+    __tablename__ = "catalog"
+
+    id: int = Field(default=1, primary_key=True)
+    revision: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class MetaRow(SQLModel, table=True):
+    """Settings the database must agree on, such as the id of the subject-hash key."""
+
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True, max_length=60)
+    value: str = Field(sa_type=sa.Text)
+
+
+class ChainHeadRow(SQLModel, table=True):
+    """One row: the last entry of the decision log. Writers lock it, which orders the log."""
+
+    __tablename__ = "chain_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = Field(default=0, sa_type=sa.BigInteger)
+    hash: str = Field(max_length=64)
+
+
+decision_log = sa.Table(
+    "decision_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("decision_id", sa.String(40), nullable=False),
+    sa.Column("agreement_id", sa.String(120), nullable=True),
+    sa.Column("agreement_version", sa.Integer, nullable=True),
+    sa.Column("source_system", sa.String(120), nullable=False),
+    sa.Column("recipient", sa.String(120), nullable=False),
+    sa.Column("purpose", sa.String(120), nullable=False),
+    sa.Column("on_date", sa.Date, nullable=False),
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    sa.Column("records_counted", sa.BigInteger, nullable=False),
+    sa.Column("recorded_at", UTC_TIMESTAMP, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("decision_id", "kind", name="uq_decision_log_decision_kind"),
+    sa.Index("ix_decision_log_agreement_on", "agreement_id", "on_date"),
+)
+
+disclosure = sa.Table(
+    "disclosure",
+    metadata,
+    sa.Column("decision_seq", sa.BigInteger, nullable=False),
+    sa.Column("ordinal", sa.Integer, nullable=False),
+    sa.Column("subject", sa.LargeBinary(16), nullable=False),
+    sa.Index("ix_disclosure_subject", "subject"),
+    sa.Index("ix_disclosure_decision_seq", "decision_seq"),
+)

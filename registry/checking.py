@@ -1,0 +1,400 @@
+"""Checks with the database: decide, log durably, account for the people disclosed.
+
+A recorded check takes the decision log's lock first (SQLite: the write lock; PostgreSQL:
+the chain head row), then reads the records already disclosed in the period window, then
+decides and appends, then commits, and only then returns: a decision the caller saw is
+durable, and two checks racing for the last records under a limit are decided one after
+the other. Checkers run on a worker thread with a deadline; one that hangs or raises
+denies the transfer.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import msgspec
+
+from .catalog import Catalog
+from .engine.decide import Check
+from .engine.evaluate import CORE, Evaluator
+from .engine.subjects import SubjectHasher
+from .engine.values import lookup
+from .errors import Conflict, InvalidInput, NotFound
+from .schemas import CheckRequest, Decision, DisclosureEntry, DisclosureSummary, Problem, Reason
+from .store import decisions as log
+from .store import disclosures as accounting
+from .store.database import Database
+from .store.verify import Verification, verify
+
+T = TypeVar("T")
+BATCH = 10_000
+_request_decoder = msgspec.json.Decoder(CheckRequest)
+
+
+def decode_request(value: CheckRequest | Mapping[str, Any] | bytes | str) -> CheckRequest:
+    """A strict CheckRequest from a Struct, a dict or JSON; InvalidInput names the field."""
+    if isinstance(value, CheckRequest):
+        return value
+    try:
+        if isinstance(value, (bytes, str)):
+            return _request_decoder.decode(value)
+        return msgspec.convert(value, CheckRequest)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise invalid_request(str(exc)) from exc
+
+
+def invalid_request(message: str) -> InvalidInput:
+    text = message.replace("`", "'")
+    field = None
+    if " - at '$" in text:
+        text, _, where = text.partition(" - at '$")
+        field = where.rstrip("'").lstrip(".") or None
+    problem = Problem(severity="error", rule="request", message=text, field=field)
+    where = f" at {field}" if field else ""
+    return InvalidInput(f"invalid check request{where}: {text}", [problem])
+
+
+def new_decision_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class Checking:
+    """Checks, the decision log and the disclosure accounting of one registry."""
+
+    def __init__(
+        self,
+        db: Database,
+        evaluator: Evaluator,
+        hasher: SubjectHasher,
+        load_catalog: Callable[[], Catalog],
+        timeout: float,
+    ) -> None:
+        self.db = db
+        self.evaluator = evaluator
+        self.hasher = hasher
+        self._load_catalog = load_catalog
+        self._catalog: Catalog | None = None
+        self._catalog_lock = threading.Lock()
+        self.timeout = timeout
+        self._pool = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="checker")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def catalog(self, revision: int) -> Catalog:
+        with self._catalog_lock:
+            if self._catalog is None or self._catalog.revision != revision:
+                self._catalog = self._load_catalog()
+            return self._catalog
+
+    # --- checks -------------------------------------------------------------------------
+
+    def check(self, value: CheckRequest | Mapping[str, Any] | bytes | str) -> Decision:
+        """Decide a transfer whose records (if any) are in the request; log it."""
+        request = decode_request(value)
+        records = request.records or ()
+        count = request.record_count if request.record_count is not None else len(records)
+        on = request.on or datetime.date.today()
+        with self.db.write() as session:
+            locked = log.lock_head(session)
+            catalog = self.catalog(log.catalog_revision(session))
+            check = Check(
+                self.evaluator,
+                request,
+                on,
+                catalog.candidates(request, on),
+                catalog.parties,
+                catalog.received_under(request, on),
+            )
+            decision = self._decide(session, check, count, [(0, records)] if records else [])
+            subjects = self._subjects(decision, catalog, records) if decision.allowed else []
+            log.append_decision(session, locked, decision, request, subjects, self.hasher.key_id)
+        return decision
+
+    def check_stream(
+        self,
+        value: CheckRequest | Mapping[str, Any] | bytes | str,
+        records: Iterable[Any],
+        *,
+        batch_size: int = BATCH,
+    ) -> Decision:
+        """Decide a transfer whose records arrive as a stream (NDJSON, say), in bounded
+        memory: records are checked batch by batch before any lock is taken."""
+        request = decode_request(value)
+        if request.records:
+            raise InvalidInput("give the records in the request or as a stream, not both")
+        on = request.on or datetime.date.today()
+        with self.db.read() as session:
+            catalog = self.catalog(log.catalog_revision(session))
+        check = Check(
+            self.evaluator,
+            request,
+            on,
+            catalog.candidates(request, on),
+            catalog.parties,
+            catalog.received_under(request, on),
+        )
+        spool = SubjectSpool(self.hasher, _subject_keys(check))
+        seen, failure = 0, None
+        batch: list[Any] = []
+        for record in records:
+            batch.append(record)
+            if len(batch) >= batch_size:
+                failure = failure or self._feed(check, seen, batch)
+                spool.add(batch)
+                seen += len(batch)
+                batch = []
+        if batch:
+            failure = failure or self._feed(check, seen, batch)
+            spool.add(batch)
+            seen += len(batch)
+        count = request.record_count if request.record_count is not None else seen
+        with self.db.write() as session:
+            locked = log.lock_head(session)
+            current = self.catalog(log.catalog_revision(session))
+            changed = current is not catalog and _terms(current, request, on) != _terms(
+                catalog, request, on
+            )
+            if failure or changed or (request.record_count is not None and seen != count):
+                decision = self._refusal(check, count, failure, changed, seen)
+            else:
+                decision = self._decide(session, check, count, [])
+            subjects = spool.subjects(decision.agreement) if decision.allowed else []
+            log.append_decision(session, locked, decision, request, subjects, self.hasher.key_id)
+        return decision
+
+    def _feed(self, check: Check, start: int, batch: Sequence[Any]) -> str | None:
+        try:
+            self._run(lambda: check.feed(start, batch))
+        except TimeoutError:
+            return f"checking records {start}-{start + len(batch) - 1} took over {self.timeout} s"
+        return None
+
+    def _decide(
+        self, session: Any, check: Check, count: int, batches: list[tuple[int, Sequence[Any]]]
+    ) -> Decision:
+        usage = {
+            trial.candidate.agreement.id: self._usage(session, trial.candidate.agreement, check.on)
+            for trial in check.trials
+        }
+
+        def decide() -> Decision:
+            for start, batch in batches:
+                check.feed(start, batch)
+            return check.decide(usage, count, new_decision_id(), now())
+
+        try:
+            return self._run(decide)
+        except TimeoutError:
+            return self._refusal(
+                check, count, f"the checkers took over {self.timeout} s", False, count
+            )
+
+    def _usage(self, session: Any, agreement: Any, on: datetime.date) -> int:
+        limits = agreement.limits
+        if limits.max_records_per_period is None or limits.period_days is None:
+            return 0
+        first = on - datetime.timedelta(days=limits.period_days - 1)
+        return log.period_usage(session, agreement.id, first, on)
+
+    def _run(self, work: Callable[[], T]) -> T:
+        future = self._pool.submit(work)
+        try:
+            return future.result(timeout=self.timeout)
+        except concurrent.futures.TimeoutError as exc:
+            raise TimeoutError from exc
+
+    def _refusal(
+        self, check: Check, count: int, failure: str | None, changed: bool, seen: int
+    ) -> Decision:
+        if failure:
+            reason = Reason(
+                code="checker_failed", checker=CORE, message=f"the transfer is denied: {failure}"
+            )
+        elif changed:
+            reason = Reason(
+                code="agreement_changed",
+                checker=CORE,
+                message="the agreement changed while the records were checked; check again",
+            )
+        else:
+            reason = Reason(
+                code="record_count_mismatch",
+                checker=CORE,
+                message=f"record_count is {count} but {seen} records were sent",
+                field="record_count",
+            )
+        first = check.trials[0].candidate if len(check.trials) == 1 else None
+        return Decision(
+            decision_id=new_decision_id(),
+            allowed=False,
+            agreement=first.agreement.id if first else check.request.agreement,
+            agreement_version=first.version if first else None,
+            checkers=(CORE,),
+            reasons=(reason,),
+            checked_at=now(),
+            on=check.on,
+            record_count=count,
+            source_system=check.request.source_system,
+            recipient=check.request.recipient,
+            purpose=check.request.purpose,
+        )
+
+    def _subjects(
+        self, decision: Decision, catalog: Catalog, records: Sequence[Any]
+    ) -> list[bytes]:
+        stored = catalog.agreements.get(decision.agreement or "")
+        key = (
+            stored.version(decision.agreement_version or 1).agreement.records.subject_key
+            if stored
+            else None
+        )
+        if not key or not records:
+            return []
+        spool = SubjectSpool(self.hasher, {decision.agreement or "": key})
+        spool.add(records)
+        return spool.subjects(decision.agreement)
+
+    # --- the log --------------------------------------------------------------------------
+
+    def cancel(self, decision_id: str, by: str, reason: str) -> Decision:
+        """Release an allowed decision whose export did not happen."""
+        if not reason.strip():
+            raise InvalidInput("a reason is required to cancel a decision")
+        with self.db.write() as session:
+            locked = log.lock_head(session)
+            found = log.find(session, decision_id)
+            if found is None:
+                raise NotFound(f"no decision '{decision_id}'")
+            _, logged, cancelled = found
+            if not logged.decision.allowed:
+                raise Conflict(
+                    f"decision '{decision_id}' was a denial: there is nothing to release"
+                )
+            if cancelled:
+                raise Conflict(f"decision '{decision_id}' is already cancelled")
+            log.append_cancel(session, locked, logged, by, reason.strip(), now())
+        return msgspec.structs.replace(logged.decision, cancelled=True)
+
+    def decision(self, decision_id: str) -> Decision:
+        with self.db.read() as session:
+            found = log.find(session, decision_id)
+        if found is None:
+            raise NotFound(f"no decision '{decision_id}'")
+        _, logged, cancelled = found
+        return msgspec.structs.replace(logged.decision, cancelled=cancelled)
+
+    def decisions(self, **filters: Any) -> list[Decision]:
+        with self.db.read() as session:
+            rows = log.list_decisions(session, **filters)
+        return [msgspec.structs.replace(r.decision, cancelled=r.cancelled) for r in rows]
+
+    def verify(self) -> Verification:
+        with self.db.read() as session:
+            return verify(session)
+
+    # --- accounting -------------------------------------------------------------------------
+
+    def disclosures_for(self, subject: str, catalog: Catalog) -> list[DisclosureEntry]:
+        digest = self.hasher.digest(subject)
+        if digest is None:
+            raise InvalidInput("give the person's identifier, such as a TIN")
+        with self.db.read() as session:
+            found = accounting.for_subject(session, digest)
+        return [_entry(d.logged, catalog) for d in found]
+
+    def disclosures(self, agreement: str | None, catalog: Catalog) -> list[DisclosureEntry]:
+        with self.db.read() as session:
+            found = accounting.for_agreement(session, agreement)
+        return [_entry(d.logged, catalog) for d in found]
+
+    def summary(self, agreement: str | None = None) -> list[DisclosureSummary]:
+        with self.db.read() as session:
+            totals = accounting.summary(session, agreement)
+        return [
+            DisclosureSummary(
+                agreement=t.agreement,
+                transfers=t.transfers,
+                records=t.records,
+                people=t.people,
+                first=t.first,
+                last=t.last,
+            )
+            for t in totals
+        ]
+
+
+class SubjectSpool:
+    """The people in a stream of records, hashed, deduplicated, in first-seen order, for
+    each candidate agreement's subject key."""
+
+    def __init__(self, hasher: SubjectHasher, keys: Mapping[str, str]) -> None:
+        self.hasher = hasher
+        self.keys = {agreement: tuple(key.split(".")) for agreement, key in keys.items()}
+        by_key: dict[tuple[str, ...], tuple[list[bytes], set[bytes]]] = {}
+        for parts in self.keys.values():
+            by_key.setdefault(parts, ([], set()))
+        self._by_key = by_key
+
+    def add(self, records: Iterable[Any]) -> None:
+        digest = self.hasher.digest
+        for parts, (ordered, seen) in self._by_key.items():
+            for record in records:
+                if not isinstance(record, dict):
+                    continue
+                subject = digest(lookup(record, parts))
+                if subject is not None and subject not in seen:
+                    seen.add(subject)
+                    ordered.append(subject)
+
+    def subjects(self, agreement: str | None) -> list[bytes]:
+        parts = self.keys.get(agreement or "")
+        return self._by_key[parts][0] if parts else []
+
+
+def _subject_keys(check: Check) -> dict[str, str]:
+    return {
+        t.candidate.agreement.id: t.candidate.agreement.records.subject_key
+        for t in check.trials
+        if t.candidate.agreement.records.subject_key
+    }
+
+
+def _terms(
+    catalog: Catalog, request: CheckRequest, on: datetime.date
+) -> list[tuple[str, int, str]]:
+    return [(c.agreement.id, c.version, c.status) for c in catalog.candidates(request, on) or ()]
+
+
+def _entry(logged: log.LoggedDecision, catalog: Catalog) -> DisclosureEntry:
+    decision, request = logged.decision, logged.request
+    party = catalog.parties.get(request.recipient)
+    stored = catalog.agreements.get(decision.agreement or "")
+    authority: list[str] = []
+    if stored is not None and decision.agreement_version:
+        authority.extend(stored.version(decision.agreement_version).agreement.legal_authority)
+    statute = request.request.get("statutory_authority")
+    for item in statute if isinstance(statute, list) else [statute]:
+        if isinstance(item, str) and item and item not in authority:
+            authority.append(item)
+    return DisclosureEntry(
+        date=decision.on or decision.checked_at.date(),
+        decision_id=decision.decision_id,
+        agreement=decision.agreement or "",
+        agreement_version=decision.agreement_version or 0,
+        recipient=request.recipient,
+        recipient_name=party.name if party else "",
+        recipient_address=party.address if party else "",
+        purpose=request.purpose,
+        authority=tuple(authority),
+        records=decision.record_count,
+    )

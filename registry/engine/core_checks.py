@@ -1,0 +1,237 @@
+"""The core checker's transfer and record rules: every core reason code of the contract.
+
+All limits and dates are inclusive. Field coverage is hierarchical at dot boundaries and
+memoised per agreement version, so a typical check costs a few dictionary lookups.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from ..schemas import Agreement
+from .checker import Finding, Transfer
+from .fields import covers, reaches_into
+from .values import is_missing, leaf_paths, lookup
+
+
+@dataclasses.dataclass(slots=True)
+class CorePrepared:
+    agreement: Agreement
+    recipients: frozenset[str]
+    source_systems: frozenset[str]
+    purposes: frozenset[str]
+    required_elements: tuple[str, ...]
+    signers: frozenset[str]
+    approvals: tuple[tuple[str, int], ...]
+    required_fields: tuple[tuple[str, tuple[str, ...]], ...]
+    verdicts: dict[str, tuple[str, str] | None]
+
+    def verdict(self, field: str) -> tuple[str, str] | None:
+        """None when the field may travel, else (reason code, message)."""
+        try:
+            return self.verdicts[field]
+        except KeyError:
+            found = self.verdicts[field] = _field_verdict(self.agreement, field)
+            return found
+
+
+def prepare(agreement: Agreement) -> CorePrepared:
+    rules = agreement.request
+    return CorePrepared(
+        agreement=agreement,
+        recipients=frozenset(agreement.recipients),
+        source_systems=frozenset(agreement.source_systems),
+        purposes=frozenset(p.code for p in agreement.purposes),
+        required_elements=rules.required,
+        signers=frozenset(rules.authorized_signers),
+        approvals=tuple((a.role, a.count) for a in rules.approvals),
+        required_fields=tuple((f, tuple(f.split("."))) for f in agreement.records.required_fields),
+        verdicts={},
+    )
+
+
+def _field_verdict(agreement: Agreement, field: str) -> tuple[str, str] | None:
+    ref = f"{agreement.id}"
+    for pattern in agreement.fields.prohibited:
+        if reaches_into(field, pattern):
+            return "field_prohibited", f"field '{field}' is prohibited by {ref} ('{pattern}')"
+    if not any(covers(parent, field) for parent in agreement.fields.permitted):
+        return "field_not_permitted", f"field '{field}' is not permitted by {ref}"
+    return None
+
+
+def check_transfer(t: Transfer, p: CorePrepared) -> Iterator[Finding]:
+    a = t.agreement
+    request = t.request
+    yield from _dates_and_status(t, a)
+    if request.recipient not in p.recipients:
+        yield Finding(
+            "recipient_not_party",
+            f"recipient '{request.recipient}' is not a party to {a.id}",
+            "recipient",
+        )
+    if request.source_system not in p.source_systems:
+        yield Finding(
+            "source_system_not_covered",
+            f"source system '{request.source_system}' is not covered by {a.id}",
+            "source_system",
+        )
+    if request.purpose not in p.purposes:
+        yield Finding(
+            "purpose_not_permitted",
+            f"purpose '{request.purpose}' is not a purpose of {a.id}",
+            "purpose",
+        )
+    for field in request.fields:
+        verdict = p.verdict(field)
+        if verdict is not None:
+            yield Finding(verdict[0], verdict[1], field)
+    yield from _request_elements(request.request, p)
+    yield from _approvals(request.approvals, p)
+    yield from _limits(t, a)
+    yield from _redisclosure(t)
+
+
+def _dates_and_status(t: Transfer, a: Agreement) -> Iterator[Finding]:
+    if t.on < a.effective:
+        yield Finding(
+            "agreement_not_yet_effective",
+            f"{a.id} takes effect on {a.effective}; the transfer is dated {t.on}",
+            "on",
+        )
+    elif t.on > t.term_end:
+        yield Finding(
+            "agreement_expired",
+            f"{a.id} expired on {t.term_end}; the transfer is dated {t.on}",
+            "on",
+        )
+    if t.status != "active":
+        yield Finding("agreement_not_active", f"{a.id} is {t.status} on {t.on}", "agreement")
+
+
+def _request_elements(given: Mapping[str, Any], p: CorePrepared) -> Iterator[Finding]:
+    for element in p.required_elements:
+        if is_missing(given.get(element)):
+            yield Finding(
+                "request_element_missing",
+                f"the request has no '{element}', which the agreement requires",
+                f"request.{element}",
+            )
+    if p.signers:
+        signed_by = given.get("signed_by")
+        if is_missing(signed_by):
+            if "signed_by" not in p.required_elements:
+                yield Finding(
+                    "signer_not_authorized",
+                    "the request is not signed by an authorized signer",
+                    "request.signed_by",
+                )
+        elif signed_by not in p.signers:
+            yield Finding(
+                "signer_not_authorized",
+                f"'{signed_by}' is not an authorized signer of the agreement",
+                "request.signed_by",
+            )
+
+
+def _approvals(given: Sequence[Any], p: CorePrepared) -> Iterator[Finding]:
+    for role, count in p.approvals:
+        people = {a.by.strip() for a in given if a.role == role and a.by.strip()}
+        if len(people) < count:
+            yield Finding(
+                "approval_missing",
+                f"{count} approval(s) by '{role}' required, {len(people)} given",
+                "approvals",
+            )
+
+
+def _limits(t: Transfer, a: Agreement) -> Iterator[Finding]:
+    limits = a.limits
+    if (
+        limits.max_records_per_request is not None
+        and t.record_count > limits.max_records_per_request
+    ):
+        yield Finding(
+            "request_record_limit_exceeded",
+            f"{t.record_count} records exceed the limit of "
+            f"{limits.max_records_per_request} per request",
+            "record_count",
+        )
+    if limits.max_records_per_period is not None:
+        total = t.period_used + t.record_count
+        if total > limits.max_records_per_period:
+            yield Finding(
+                "period_record_limit_exceeded",
+                f"{t.period_used} records already disclosed in the {limits.period_days} "
+                f"days to {t.on}; {t.record_count} more would exceed the limit of "
+                f"{limits.max_records_per_period}",
+                "record_count",
+            )
+    records = t.request.records
+    if (
+        records is not None
+        and t.request.record_count is not None
+        and len(records) != t.record_count
+    ):
+        yield Finding(
+            "record_count_mismatch",
+            f"record_count is {t.record_count} but {len(records)} records were sent",
+            "record_count",
+        )
+
+
+def _redisclosure(t: Transfer) -> Iterator[Finding]:
+    for source_id, source in t.received_under.items():
+        if source is None:
+            yield Finding(
+                "redisclosure_prohibited",
+                f"the data was received under '{source_id}', which is not a known "
+                "agreement: redisclosure cannot be shown to be allowed",
+                "received_under",
+            )
+        elif source.obligations.redisclosure == "prohibited":
+            yield Finding(
+                "redisclosure_prohibited",
+                f"the data was received under {source_id}, which prohibits redisclosure",
+                "received_under",
+            )
+
+
+def check_records(
+    p: CorePrepared, records: Sequence[Mapping[str, Any]], start: int
+) -> Iterator[Finding]:
+    missing: dict[str, list[int]] = {}
+    refused: dict[str, tuple[str, list[int]]] = {}
+    for offset, record in enumerate(records):
+        index = start + offset
+        if not isinstance(record, dict):
+            missing.setdefault("", []).append(index)
+            continue
+        for field, parts in p.required_fields:
+            if is_missing(lookup(record, parts)):
+                missing.setdefault(field, []).append(index)
+        for path in leaf_paths(record):
+            verdict = p.verdict(path)
+            if verdict is not None:
+                entry = refused.get(path)
+                if entry is None:
+                    refused[path] = (verdict[0], [index])
+                else:
+                    entry[1].append(index)
+    for field, indexes in missing.items():
+        if field:
+            yield Finding(
+                "record_invalid",
+                f"records lack '{field}', which every record needs",
+                field,
+                indexes,
+            )
+        else:
+            yield Finding("record_invalid", "records must be JSON objects", None, indexes)
+    for path, (code, indexes) in refused.items():
+        what = "prohibited" if code == "field_prohibited" else "not permitted"
+        yield Finding(
+            code, f"records carry '{path}', which is {what} by {p.agreement.id}", path, indexes
+        )

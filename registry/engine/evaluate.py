@@ -1,0 +1,220 @@
+"""Evaluate a transfer against one agreement version with every checker that applies.
+
+The evaluator prepares each agreement version once (decoded checker tables, compiled
+sets) and caches it. Each checker runs in isolation: an exception becomes a
+``checker_failed`` reason and a denial, never an allowed transfer. Record checks run over
+batches and their findings are merged: the first 1,000 record indexes per reason, with
+the total.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from ..schemas import Agreement, Reason
+from .checker import Checker, Finding, Transfer
+from .plugins import Plugins
+
+MAX_RECORD_INDEXES = 1000
+CORE = "core"
+
+
+@dataclasses.dataclass(slots=True)
+class Policy:
+    """One agreement version, ready to evaluate: the checkers that run and their state."""
+
+    agreement_id: str
+    version: int
+    agreement: Agreement
+    prepared: dict[str, Any]
+    runs: tuple[str, ...]
+    missing: tuple[str, ...]
+    broken: dict[str, str]
+    term_end: datetime.date
+
+
+class Evaluator:
+    """Evaluates transfers; holds the plugins and a cache of prepared policies."""
+
+    def __init__(
+        self, plugins: Plugins, system_checkers: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
+        self.plugins = plugins
+        self.system_checkers = {k: tuple(v) for k, v in (system_checkers or {}).items()}
+        self._cache: dict[tuple[str, int, int], Policy] = {}
+
+    def policy(self, agreement: Agreement, version: int) -> Policy:
+        key = (agreement.id, version, id(agreement))
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            found = self._cache[key] = self._prepare(agreement, version)
+        return found
+
+    def _prepare(self, agreement: Agreement, version: int) -> Policy:
+        checkers = self.plugins.checkers
+        wanted = [CORE, *agreement.required_checkers, *agreement.checkers]
+        wanted += [name for name, c in checkers.items() if c.applies_to_all]
+        runs: list[str] = []
+        missing: list[str] = []
+        for name in dict.fromkeys(wanted):
+            (runs if name in checkers else missing).append(name)
+        prepared: dict[str, Any] = {}
+        broken: dict[str, str] = {}
+        term_end = agreement.expires
+        for name, checker in checkers.items():
+            try:
+                config = _config(agreement, name, checker)
+                prepared[name] = checker.prepare(agreement, config)
+                extended = checker.term_end(agreement, config)
+                if extended is not None and extended > term_end:
+                    term_end = extended
+            except Exception as exc:
+                broken[name] = f"{type(exc).__name__}: {exc}"
+        return Policy(
+            agreement_id=agreement.id,
+            version=version,
+            agreement=agreement,
+            prepared=prepared,
+            runs=tuple(runs),
+            missing=tuple(missing),
+            broken=broken,
+            term_end=term_end,
+        )
+
+    def checkers_for(
+        self, policy: Policy, source_system: str
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(checkers that run, required checkers that are not installed) for a system."""
+        extra = self.system_checkers.get(source_system, ())
+        if not extra:
+            return policy.runs, policy.missing
+        runs, missing = list(policy.runs), list(policy.missing)
+        for name in extra:
+            if name in runs or name in missing:
+                continue
+            (runs if name in self.plugins.checkers else missing).append(name)
+        return tuple(runs), tuple(missing)
+
+    def transfer_reasons(
+        self, policy: Policy, transfer: Transfer, runs: tuple[str, ...], missing: tuple[str, ...]
+    ) -> list[Reason]:
+        """Every objection of every checker to the transfer as a whole."""
+        reasons = [
+            Reason(
+                code="checker_missing",
+                checker=CORE,
+                message=f"required checker '{name}' is not installed",
+            )
+            for name in missing
+        ]
+        checkers = self.plugins.checkers
+        for name in runs:
+            if name in policy.broken:
+                reasons.append(_failed(name, f"could not read its table: {policy.broken[name]}"))
+                continue
+            try:
+                found = checkers[name].check_transfer(transfer, policy.prepared[name])
+                reasons.extend(_reason(name, f) for f in found)
+            except Exception as exc:
+                reasons.append(_failed(name, f"{type(exc).__name__}: {exc}"))
+        return reasons
+
+    def feed_records(
+        self,
+        policy: Policy,
+        transfer: Transfer,
+        runs: tuple[str, ...],
+        merged: RecordFindings,
+        start: int,
+        batch: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Check one batch of records with every checker that runs; merge the findings."""
+        checkers = self.plugins.checkers
+        for name in runs:
+            if name in policy.broken or merged.failed(name):
+                continue
+            try:
+                for finding in checkers[name].check_records(
+                    transfer, policy.prepared[name], batch, start
+                ):
+                    merged.add(name, finding)
+            except Exception as exc:
+                merged.fail(name, f"{type(exc).__name__}: {exc}")
+
+
+class RecordFindings:
+    """Record findings merged across batches, in the order first seen."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str, str | None], list[Any]] = {}
+        self._failed: dict[str, str] = {}
+
+    def add(self, checker: str, finding: Finding) -> None:
+        key = (checker, finding.code, finding.field)
+        entry = self._found.get(key)
+        indexes = finding.records or ()
+        if entry is None:
+            self._found[key] = [finding.message, list(indexes[:MAX_RECORD_INDEXES]), len(indexes)]
+            return
+        kept = entry[1]
+        if len(kept) < MAX_RECORD_INDEXES:
+            kept.extend(indexes[: MAX_RECORD_INDEXES - len(kept)])
+        entry[2] += len(indexes)
+
+    def fail(self, checker: str, message: str) -> None:
+        self._failed[checker] = message
+
+    def failed(self, checker: str) -> bool:
+        return checker in self._failed
+
+    def reasons(self) -> list[Reason]:
+        out = [
+            Reason(
+                code=_code(checker, code),
+                checker=checker,
+                message=message,
+                field=field,
+                records=tuple(indexes) if total else None,
+                record_total=total if total else None,
+            )
+            for (checker, code, field), (message, indexes, total) in self._found.items()
+        ]
+        out.extend(_failed(name, message) for name, message in self._failed.items())
+        return out
+
+
+def _config(agreement: Agreement, name: str, checker: Checker) -> Any:
+    if checker.config is None or name not in agreement.checkers:
+        return None
+    return msgspec.convert(agreement.checkers[name], checker.config)
+
+
+def _code(checker: str, code: str) -> str:
+    return code if checker == CORE else f"{checker}.{code}"
+
+
+def _reason(checker: str, finding: Finding) -> Reason:
+    indexes = finding.records
+    return Reason(
+        code=_code(checker, finding.code),
+        checker=checker,
+        message=finding.message,
+        field=finding.field,
+        records=tuple(indexes[:MAX_RECORD_INDEXES]) if indexes else None,
+        record_total=len(indexes) if indexes else None,
+    )
+
+
+def _failed(checker: str, detail: str) -> Reason:
+    return Reason(
+        code="checker_failed",
+        checker=checker,
+        message=f"checker '{checker}' failed, so the transfer is denied: {detail}",
+    )

@@ -1,0 +1,45 @@
+"""Keyed hashes of the people records are about, for disclosure accounting.
+
+The registry never stores a raw identifier. Each record's ``records.subject_key`` value is
+normalised (trimmed; an identifier of digits, dashes and spaces keeps its digits only, so
+"123-45-6789" and "123456789" are one person) and hashed with keyed BLAKE2b (16 bytes)
+under a secret that lives outside the database. Without the secret, a stolen database
+cannot be searched for a known identifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+_DIGITS_ONLY = re.compile(r"^[\d\s-]+$")
+DIGEST_SIZE = 16
+
+
+def normalise(value: Any) -> str | None:
+    """The canonical text of an identifier, or None when there is none."""
+    if value is None or value is False or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if _DIGITS_ONLY.match(text):
+        return re.sub(r"[\s-]", "", text)
+    return text
+
+
+class SubjectHasher:
+    """Hashes identifiers under one secret key; ``key_id`` names the key, not the secret."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16 or len(key) > 64:
+            raise ValueError("the subject key must be 16 to 64 bytes")
+        self._key = key
+        self.key_id = hashlib.blake2b(key, digest_size=4, person=b"key-id").hexdigest()
+
+    def digest(self, value: Any) -> bytes | None:
+        text = normalise(value)
+        if text is None:
+            return None
+        return hashlib.blake2b(text.encode(), key=self._key, digest_size=DIGEST_SIZE).digest()

@@ -1,0 +1,318 @@
+"""The decision log: append-only, hash-chained, with the disclosure accounting beside it.
+
+Every decision and every cancellation is an entry. Entry ``n`` stores the hash of entry
+``n-1``, and its own hash covers its sequence number, that previous hash and its canonical
+body (the decision, the request without its records, and a digest of the people it
+disclosed). Writers lock the single ``chain_head`` row, so entries from several processes
+form one chain; verification recomputes it from the start and names the first entry that
+was altered, removed or added out of order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..schemas import CheckRequest, Decision
+from .tables import decision_log, disclosure
+
+GENESIS = "0" * 64
+chain_head = sa.table(
+    "chain_head", sa.column("id"), sa.column("seq", sa.BigInteger), sa.column("hash")
+)
+catalog = sa.table("catalog", sa.column("id"), sa.column("revision", sa.BigInteger))
+
+
+class Subjects(msgspec.Struct, frozen=True, kw_only=True):
+    """The people a decision disclosed: how many, under which key, and a digest."""
+
+    count: int
+    key_id: str
+    sha256: str
+
+
+class LoggedDecision(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="decision", tag_field="kind"
+):
+    decision: Decision
+    request: CheckRequest
+    subjects: Subjects | None = None
+
+
+class LoggedCancel(msgspec.Struct, frozen=True, kw_only=True, tag="cancel", tag_field="kind"):
+    decision_id: str
+    cancelled_at: datetime.datetime
+    by: str
+    reason: str
+
+
+_entry: msgspec.json.Decoder[LoggedDecision | LoggedCancel] = msgspec.json.Decoder(
+    LoggedDecision | LoggedCancel
+)
+
+
+def entry_hash(seq: int, prev_hash: str, body: str) -> str:
+    return hashlib.sha256(f"{seq}\n{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def subjects_digest(subjects: Sequence[bytes]) -> str:
+    digest = hashlib.sha256()
+    for subject in subjects:
+        digest.update(subject)
+    return digest.hexdigest()
+
+
+def catalog_revision(session: Session) -> int:
+    return int(session.execute(sa.select(catalog.c.revision).where(catalog.c.id == 1)).scalar_one())
+
+
+def bump_catalog(session: Session) -> None:
+    session.execute(
+        sa.update(catalog).where(catalog.c.id == 1).values(revision=catalog.c.revision + 1)
+    )
+
+
+def period_usage(
+    session: Session, agreement_id: str, first: datetime.date, last: datetime.date
+) -> int:
+    """Records counted against the agreement's period limit for decisions dated in
+    ``first .. last``: allowed decisions, less the cancelled ones."""
+    total = session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(decision_log.c.records_counted), 0)).where(
+            decision_log.c.agreement_id == agreement_id,
+            decision_log.c.on_date >= first,
+            decision_log.c.on_date <= last,
+        )
+    ).scalar_one()
+    return int(total)
+
+
+def lock_head(session: Session) -> list[Any]:
+    """Lock the log's head for this transaction: taken before the period usage is read, so
+    that checks racing for the last records under a limit are decided one after the
+    other. Returns the mutable [seq, hash] that appends advance."""
+    return list(_lock_head(session))
+
+
+def _lock_head(session: Session) -> tuple[int, str]:
+    row = session.execute(
+        sa.select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
+    ).one()
+    return int(row.seq), str(row.hash)
+
+
+def _append(session: Session, locked: list[Any], values: dict[str, Any], body: str) -> int:
+    seq, previous = locked[0] + 1, locked[1]
+    digest = entry_hash(seq, previous, body)
+    locked[0], locked[1] = seq, digest
+    session.execute(
+        sa.insert(decision_log).values(
+            seq=seq, body=body, prev_hash=previous, hash=digest, **values
+        )
+    )
+    session.execute(sa.update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=digest))
+    return seq
+
+
+def append_decision(
+    session: Session,
+    locked: list[Any],
+    decision: Decision,
+    request: CheckRequest,
+    subjects: Sequence[bytes],
+    key_id: str,
+) -> int:
+    """Log one decision and, when it is allowed, one disclosure entry per person."""
+    public = msgspec.structs.replace(request, records=None)
+    accounted = decision.allowed and bool(subjects)
+    logged = LoggedDecision(
+        decision=decision,
+        request=public,
+        subjects=Subjects(count=len(subjects), key_id=key_id, sha256=subjects_digest(subjects))
+        if accounted
+        else None,
+    )
+    body = msgspec.json.encode(logged, order="deterministic").decode()
+    seq = _append(
+        session,
+        locked,
+        dict(
+            kind="decision",
+            decision_id=decision.decision_id,
+            agreement_id=decision.agreement,
+            agreement_version=decision.agreement_version,
+            source_system=request.source_system,
+            recipient=request.recipient,
+            purpose=request.purpose,
+            on_date=decision.on,
+            allowed=decision.allowed,
+            records_counted=decision.record_count if decision.allowed else 0,
+            recorded_at=decision.checked_at,
+        ),
+        body,
+    )
+    if accounted:
+        insert_disclosures(session, seq, subjects)
+    return seq
+
+
+def insert_disclosures(session: Session, seq: int, subjects: Sequence[bytes]) -> None:
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        raw: Any = connection.connection.driver_connection
+        with (
+            raw.cursor() as cursor,
+            cursor.copy("COPY disclosure (decision_seq, ordinal, subject) FROM STDIN") as copy,
+        ):
+            for ordinal, subject in enumerate(subjects):
+                copy.write_row((seq, ordinal, subject))
+        return
+    sqlite: Any = connection.connection.driver_connection
+    sqlite.executemany(
+        "INSERT INTO disclosure (decision_seq, ordinal, subject) VALUES (?, ?, ?)",
+        ((seq, ordinal, subject) for ordinal, subject in enumerate(subjects)),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class LogRow:
+    seq: int
+    decision: Decision
+    cancelled: bool
+
+
+def find(session: Session, decision_id: str) -> tuple[int, LoggedDecision, bool] | None:
+    """(seq, logged decision, cancelled?) of a decision."""
+    rows = session.execute(
+        sa.select(decision_log.c.seq, decision_log.c.kind, decision_log.c.body)
+        .where(decision_log.c.decision_id == decision_id)
+        .order_by(decision_log.c.seq)
+    ).all()
+    found = None
+    cancelled = False
+    for row in rows:
+        if row.kind == "decision":
+            logged = _entry.decode(row.body)
+            assert isinstance(logged, LoggedDecision)
+            found = (int(row.seq), logged)
+        else:
+            cancelled = True
+    if found is None:
+        return None
+    return found[0], found[1], cancelled
+
+
+def append_cancel(
+    session: Session,
+    locked: list[Any],
+    original: LoggedDecision,
+    by: str,
+    reason: str,
+    at: datetime.datetime,
+) -> int:
+    decision = original.decision
+    body = msgspec.json.encode(
+        LoggedCancel(decision_id=decision.decision_id, cancelled_at=at, by=by, reason=reason),
+        order="deterministic",
+    ).decode()
+    return _append(
+        session,
+        locked,
+        dict(
+            kind="cancel",
+            decision_id=decision.decision_id,
+            agreement_id=decision.agreement,
+            agreement_version=decision.agreement_version,
+            source_system=original.request.source_system,
+            recipient=original.request.recipient,
+            purpose=original.request.purpose,
+            on_date=decision.on,
+            allowed=False,
+            records_counted=-decision.record_count,
+            recorded_at=at,
+        ),
+        body,
+    )
+
+
+def list_decisions(
+    session: Session,
+    *,
+    agreement: str | None = None,
+    allowed: bool | None = None,
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+    limit: int = 100,
+) -> list[LogRow]:
+    cancelled = (
+        sa.select(decision_log.c.decision_id).where(decision_log.c.kind == "cancel").subquery()
+    )
+    query = (
+        sa.select(
+            decision_log.c.seq,
+            decision_log.c.body,
+            decision_log.c.decision_id.in_(sa.select(cancelled.c.decision_id)).label("cancelled"),
+        )
+        .where(decision_log.c.kind == "decision")
+        .order_by(decision_log.c.seq.desc())
+        .limit(limit)
+    )
+    if agreement is not None:
+        query = query.where(decision_log.c.agreement_id == agreement)
+    if allowed is not None:
+        query = query.where(decision_log.c.allowed == allowed)
+    if since is not None:
+        query = query.where(decision_log.c.on_date >= since)
+    if until is not None:
+        query = query.where(decision_log.c.on_date <= until)
+    out = []
+    for row in session.execute(query):
+        logged = _entry.decode(row.body)
+        if isinstance(logged, LoggedDecision):
+            out.append(LogRow(int(row.seq), logged.decision, bool(row.cancelled)))
+    return out
+
+
+def entries(session: Session, batch: int = 1000) -> Iterator[Any]:
+    """Every log entry in sequence order, read in batches."""
+    last = 0
+    while True:
+        rows = session.execute(
+            sa.select(decision_log)
+            .where(decision_log.c.seq > last)
+            .order_by(decision_log.c.seq)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = int(rows[-1].seq)
+
+
+def head(session: Session) -> tuple[int, str]:
+    row = session.execute(
+        sa.select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
+    ).one()
+    return int(row.seq), str(row.hash)
+
+
+def subjects_of(session: Session, seq: int) -> list[bytes]:
+    return [
+        bytes(r[0])
+        for r in session.execute(
+            sa.select(disclosure.c.subject)
+            .where(disclosure.c.decision_seq == seq)
+            .order_by(disclosure.c.ordinal)
+        )
+    ]
+
+
+def decode_entry(body: str) -> LoggedDecision | LoggedCancel:
+    return _entry.decode(body)

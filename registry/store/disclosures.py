@@ -1,0 +1,112 @@
+"""Reading the disclosure accounting: by person, and summed per agreement."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from .decisions import LoggedDecision, decode_entry
+from .tables import decision_log, disclosure
+
+
+def _cancelled() -> sa.Select[tuple[str]]:
+    return sa.select(decision_log.c.decision_id).where(decision_log.c.kind == "cancel")
+
+
+@dataclasses.dataclass(frozen=True)
+class Disclosed:
+    logged: LoggedDecision
+    seq: int
+
+
+def for_subject(session: Session, subject: bytes) -> list[Disclosed]:
+    """Every allowed, uncancelled decision that disclosed the person with this hash."""
+    rows = session.execute(
+        sa.select(decision_log.c.seq, decision_log.c.body)
+        .join(disclosure, disclosure.c.decision_seq == decision_log.c.seq)
+        .where(disclosure.c.subject == subject)
+        .where(decision_log.c.decision_id.not_in(_cancelled()))
+        .order_by(decision_log.c.seq)
+    ).all()
+    return _decoded(rows)
+
+
+def for_agreement(session: Session, agreement_id: str | None, limit: int = 1000) -> list[Disclosed]:
+    """Allowed, uncancelled decisions (newest first), optionally under one agreement."""
+    query = (
+        sa.select(decision_log.c.seq, decision_log.c.body)
+        .where(decision_log.c.kind == "decision", decision_log.c.allowed.is_(True))
+        .where(decision_log.c.decision_id.not_in(_cancelled()))
+        .order_by(decision_log.c.seq.desc())
+        .limit(limit)
+    )
+    if agreement_id is not None:
+        query = query.where(decision_log.c.agreement_id == agreement_id)
+    return _decoded(session.execute(query).all())
+
+
+def _decoded(rows: Sequence[Any]) -> list[Disclosed]:
+    out = []
+    for seq, body in rows:
+        logged = decode_entry(body)
+        if isinstance(logged, LoggedDecision):
+            out.append(Disclosed(logged, int(seq)))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Totals:
+    agreement: str
+    transfers: int
+    records: int
+    people: int
+    first: datetime.date | None
+    last: datetime.date | None
+
+
+def summary(session: Session, agreement_id: str | None = None) -> list[Totals]:
+    allowed = (
+        sa.select(
+            decision_log.c.seq,
+            decision_log.c.agreement_id,
+            decision_log.c.on_date,
+            decision_log.c.records_counted,
+        )
+        .where(decision_log.c.kind == "decision", decision_log.c.allowed.is_(True))
+        .where(decision_log.c.decision_id.not_in(_cancelled()))
+    )
+    if agreement_id is not None:
+        allowed = allowed.where(decision_log.c.agreement_id == agreement_id)
+    allowed_sq = allowed.subquery()
+    transfers = session.execute(
+        sa.select(
+            allowed_sq.c.agreement_id,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(allowed_sq.c.records_counted), 0),
+            sa.func.min(allowed_sq.c.on_date),
+            sa.func.max(allowed_sq.c.on_date),
+        ).group_by(allowed_sq.c.agreement_id)
+    ).all()
+    people: dict[str, int] = dict(
+        session.execute(
+            sa.select(allowed_sq.c.agreement_id, sa.func.count(sa.distinct(disclosure.c.subject)))
+            .join(disclosure, disclosure.c.decision_seq == allowed_sq.c.seq)
+            .group_by(allowed_sq.c.agreement_id)
+        ).all()
+    )
+    return [
+        Totals(
+            agreement=a,
+            transfers=int(n),
+            records=int(r),
+            people=int(people.get(a, 0)),
+            first=first,
+            last=last,
+        )
+        for a, n, r, first, last in sorted(transfers, key=lambda row: row[0])
+    ]

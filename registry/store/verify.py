@@ -1,0 +1,114 @@
+"""Verify the decision log from its first entry: the chain, the bodies, the disclosures."""
+
+from __future__ import annotations
+
+import msgspec
+from sqlalchemy.orm import Session
+
+from ..schemas.views import View
+from .decisions import (
+    GENESIS,
+    LoggedCancel,
+    LoggedDecision,
+    decode_entry,
+    entries,
+    entry_hash,
+    head,
+    subjects_digest,
+    subjects_of,
+)
+
+
+class Verification(View, frozen=True):
+    """The result of verifying the log; ``problem`` names the first bad entry."""
+
+    ok: bool
+    entries: int
+    last_hash: str
+    problem: str | None = None
+    seq: int | None = None
+
+
+def verify(session: Session) -> Verification:
+    expected_seq, previous = 1, GENESIS
+    for row in entries(session):
+        seq = int(row.seq)
+        if seq != expected_seq:
+            missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}-{seq - 1}"
+            return _bad(
+                expected_seq - 1,
+                previous,
+                f"entry {missing} is missing (the log jumps from {expected_seq - 1} to {seq})",
+                expected_seq,
+            )
+        if row.prev_hash != previous:
+            return _bad(
+                seq - 1,
+                previous,
+                f"entry {seq} does not follow entry {seq - 1}: "
+                "an entry before it was altered, removed or inserted",
+                seq,
+            )
+        if entry_hash(seq, row.prev_hash, row.body) != row.hash:
+            return _bad(
+                seq - 1,
+                previous,
+                f"entry {seq} was altered: its content no longer matches its hash",
+                seq,
+            )
+        problem = _columns_disagree(session, row)
+        if problem:
+            return _bad(seq - 1, previous, f"entry {seq} was altered: {problem}", seq)
+        previous, expected_seq = row.hash, seq + 1
+    last_seq, last_hash = head(session)
+    if last_seq != expected_seq - 1 or last_hash != previous:
+        return _bad(
+            expected_seq - 1,
+            previous,
+            f"the log ends at entry {expected_seq - 1} but its head records entry "
+            f"{last_seq}: entries after {expected_seq - 1} were removed",
+            expected_seq,
+        )
+    return Verification(ok=True, entries=expected_seq - 1, last_hash=previous)
+
+
+def _bad(count: int, last_hash: str, problem: str, seq: int) -> Verification:
+    return Verification(ok=False, entries=count, last_hash=last_hash, problem=problem, seq=seq)
+
+
+def _columns_disagree(session: Session, row: object) -> str | None:
+    try:
+        entry = decode_entry(row.body)  # type: ignore[attr-defined]
+    except msgspec.DecodeError:
+        return "its body is not a log entry"
+    get = row.__getattribute__
+    checks: dict[str, object]
+    if isinstance(entry, LoggedCancel):
+        checks = {"kind": "cancel", "decision_id": entry.decision_id}
+    else:
+        assert isinstance(entry, LoggedDecision)
+        d = entry.decision
+        checks = {
+            "kind": "decision",
+            "decision_id": d.decision_id,
+            "agreement_id": d.agreement,
+            "agreement_version": d.agreement_version,
+            "allowed": d.allowed,
+            "on_date": d.on,
+            "records_counted": d.record_count if d.allowed else 0,
+        }
+    for column, value in checks.items():
+        if get(column) != value:
+            return f"column {column} says {get(column)!r}, its hashed body {value!r}"
+    if isinstance(entry, LoggedDecision):
+        subjects = subjects_of(session, int(get("seq")))
+        expected = entry.subjects
+        if expected is None:
+            if subjects:
+                return f"{len(subjects)} disclosure entries were added to it"
+        elif len(subjects) != expected.count or subjects_digest(subjects) != expected.sha256:
+            return (
+                f"its disclosure entries were altered ({len(subjects)} found, "
+                f"{expected.count} recorded)"
+            )
+    return None
