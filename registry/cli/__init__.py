@@ -1,8 +1,8 @@
 """The ``registry`` command: a thin layer over :class:`registry.service.Registry`.
 
-Exit status: 0 success; 1 a check denied (later) ; 2 invalid input, unknown id or a
-conflicting change (nothing written); 3 the environment is wrong (database unreachable,
-schema out of date, a plugin that fails to load).
+Exit status: 0 success; 1 a check denied, or the decision log failed verification;
+2 invalid input, unknown id or a conflicting change (nothing written); 3 the environment
+is wrong (database unreachable, schema out of date, a plugin that fails to load).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def main(ctx: click.Context, database: str | None, plugins_dir: str | None) -> N
 
 
 def _register() -> None:
-    from . import agreements, misc  # noqa: F401 - commands register themselves
+    from . import agreements, checks, misc  # noqa: F401 - commands register themselves
 
 
 _register()

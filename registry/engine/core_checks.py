@@ -47,9 +47,19 @@ def prepare(agreement: Agreement) -> CorePrepared:
         required_elements=rules.required,
         signers=frozenset(rules.authorized_signers),
         approvals=tuple((a.role, a.count) for a in rules.approvals),
-        required_fields=tuple((f, tuple(f.split("."))) for f in agreement.records.required_fields),
+        required_fields=_required_fields(agreement),
         verdicts={},
     )
+
+
+def _required_fields(agreement: Agreement) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``records.required_fields``, plus the subject key: a record that does not say whom
+    it is about cannot be accounted for, so it cannot be disclosed."""
+    fields = list(agreement.records.required_fields)
+    key = agreement.records.subject_key
+    if key is not None and key not in fields:
+        fields.append(key)
+    return tuple((f, tuple(f.split("."))) for f in fields)
 
 
 def _field_verdict(agreement: Agreement, field: str) -> tuple[str, str] | None:

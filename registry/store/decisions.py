@@ -51,6 +51,13 @@ class LoggedCancel(msgspec.Struct, frozen=True, kw_only=True, tag="cancel", tag_
     cancelled_at: datetime.datetime
     by: str
     reason: str
+    agreement: str | None
+    agreement_version: int | None
+    source_system: str
+    recipient: str
+    purpose: str
+    on: datetime.date | None
+    records_released: int
 
 
 _entry: msgspec.json.Decoder[LoggedDecision | LoggedCancel] = msgspec.json.Decoder(
@@ -219,7 +226,19 @@ def append_cancel(
 ) -> int:
     decision = original.decision
     body = msgspec.json.encode(
-        LoggedCancel(decision_id=decision.decision_id, cancelled_at=at, by=by, reason=reason),
+        LoggedCancel(
+            decision_id=decision.decision_id,
+            cancelled_at=at,
+            by=by,
+            reason=reason,
+            agreement=decision.agreement,
+            agreement_version=decision.agreement_version,
+            source_system=original.request.source_system,
+            recipient=original.request.recipient,
+            purpose=original.request.purpose,
+            on=decision.on,
+            records_released=decision.record_count,
+        ),
         order="deterministic",
     ).decode()
     return _append(

@@ -6,6 +6,7 @@ import msgspec
 from sqlalchemy.orm import Session
 
 from ..schemas.views import View
+from .convert import utc
 from .decisions import (
     GENESIS,
     LoggedCancel,
@@ -84,22 +85,41 @@ def _columns_disagree(session: Session, row: object) -> str | None:
     get = row.__getattribute__
     checks: dict[str, object]
     if isinstance(entry, LoggedCancel):
-        checks = {"kind": "cancel", "decision_id": entry.decision_id}
+        checks = {
+            "kind": "cancel",
+            "decision_id": entry.decision_id,
+            "agreement_id": entry.agreement,
+            "agreement_version": entry.agreement_version,
+            "source_system": entry.source_system,
+            "recipient": entry.recipient,
+            "purpose": entry.purpose,
+            "on_date": entry.on,
+            "allowed": False,
+            "records_counted": -entry.records_released,
+            "recorded_at": entry.cancelled_at,
+        }
     else:
         assert isinstance(entry, LoggedDecision)
-        d = entry.decision
+        d, request = entry.decision, entry.request
         checks = {
             "kind": "decision",
             "decision_id": d.decision_id,
             "agreement_id": d.agreement,
             "agreement_version": d.agreement_version,
-            "allowed": d.allowed,
+            "source_system": request.source_system,
+            "recipient": request.recipient,
+            "purpose": request.purpose,
             "on_date": d.on,
+            "allowed": d.allowed,
             "records_counted": d.record_count if d.allowed else 0,
+            "recorded_at": d.checked_at,
         }
     for column, value in checks.items():
-        if get(column) != value:
-            return f"column {column} says {get(column)!r}, its hashed body {value!r}"
+        stored = get(column)
+        if column == "recorded_at":
+            stored = utc(stored)
+        if stored != value:
+            return f"column {column} says {stored!r}, its hashed body {value!r}"
     if isinstance(entry, LoggedDecision):
         subjects = subjects_of(session, int(get("seq")))
         expected = entry.subjects

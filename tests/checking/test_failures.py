@@ -1,0 +1,80 @@
+"""Checkers that hang or raise, and a process with the wrong subject key: nothing allowed."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from registry.engine.plugins import build_plugins
+from registry.errors import SchemaError
+from registry.service import Registry
+from registry.settings import Settings
+from tests.checking.helpers import record, request
+from tests.conftest import AGREEMENTS
+
+SLOW = """
+import time
+from registry import Checker, hookimpl
+
+class Slow(Checker):
+    name = "slow"
+    applies_to_all = True
+
+    def check_transfer(self, transfer, prepared):
+        time.sleep(3)
+        return ()
+
+@hookimpl
+def register_checkers():
+    return [Slow()]
+"""
+
+
+def test_a_hanging_checker_denies_after_the_deadline(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "slow.py").write_text(textwrap.dedent(SLOW))
+    settings = Settings.from_env(db_url, str(folder))
+    registry = Registry.open(db_url, plugins=build_plugins(folder))
+    registry.checking.timeout = 0.3
+    try:
+        registry.load([AGREEMENTS])
+        decision = registry.check(request(records=[record(1)]))
+        assert not decision.allowed
+        assert [r.code for r in decision.reasons] == ["checker_failed"]
+        assert "took over 0.3 s" in decision.reasons[0].message
+        assert registry.decision(decision.decision_id).allowed is False
+        assert registry.disclosure_summary() == []
+    finally:
+        registry.close()
+    assert settings.plugins_dir == str(folder)
+
+
+def test_a_process_with_another_subject_key_is_refused(db_url: str, monkeypatch) -> None:
+    Registry.open(db_url).close()
+    monkeypatch.setenv("REGISTRY_SUBJECT_KEY", "ab" * 32)
+    with pytest.raises(SchemaError, match="hashed with subject key"):
+        Registry.open(db_url)
+
+
+def test_invalid_requests_are_refused_before_any_decision(db_url: str) -> None:
+    from registry.errors import InvalidInput
+
+    with Registry.open(db_url) as registry:
+        registry.load([AGREEMENTS])
+        for bad, field in (
+            (request(record_count="3"), "record_count"),
+            (request(fields=["taxpayer..name"]), "fields[0]"),
+            (request(surprise=True), None),
+            (request(on="2025-02-30"), "on"),
+            (request(source_system=None), None),
+        ):
+            with pytest.raises(InvalidInput) as caught:
+                registry.check(bad)
+            if field:
+                assert caught.value.problems[0].field == field
+        with pytest.raises(InvalidInput):
+            registry.check(b'{"source_system": ')
+        assert registry.decisions() == []
