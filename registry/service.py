@@ -295,8 +295,19 @@ class Registry:
     def expiring(
         self, within_days: int = 90, as_of: datetime.date | None = None
     ) -> list[ExpiringRow]:
+        """Agreements expiring or due for review within the window, soonest first, each
+        with its checkers' flags (such as an open Privacy Act renewal window)."""
+        day = as_of or datetime.date.today()
+
+        def term(stored: StoredAgreement) -> tuple[datetime.date, tuple[str, ...]]:
+            policy = self.evaluator.policy(stored.current.agreement, stored.current_version)
+            return policy.term_end, self.evaluator.review_flags(policy, day)
+
         return expiring_engine.expiring(
-            self.agreements_store.all(), within_days, as_of or datetime.date.today()
+            self.agreements_store.all(),
+            within_days,
+            day,
+            term,  # type: ignore[arg-type]
         )
 
     def parties(self) -> dict[str, Party]:

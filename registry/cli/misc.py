@@ -40,7 +40,7 @@ def expiring(state: State, within: int, as_of: datetime.date | None, fmt: str) -
         return
     out.table(
         f"Expiring or due for review within {within} days of {day}",
-        ["agreement", "due", "status", "expires", "days left", "review from", "parties"],
+        ["agreement", "due", "status", "expires", "days left", "review from", "parties", "flags"],
         (
             [
                 r.agreement,
@@ -50,6 +50,7 @@ def expiring(state: State, within: int, as_of: datetime.date | None, fmt: str) -
                 r.days_left,
                 r.review_from,
                 f"{r.discloser} → {', '.join(r.recipients)}",
+                r.flags,
             ]
             for r in rows
         ),

@@ -32,6 +32,7 @@ class Policy:
     version: int
     agreement: Agreement
     prepared: dict[str, Any]
+    configs: dict[str, Any]
     runs: tuple[str, ...]
     missing: tuple[str, ...]
     broken: dict[str, str]
@@ -66,27 +67,43 @@ class Evaluator:
         for name in dict.fromkeys(wanted):
             (runs if name in checkers else missing).append(name)
         prepared: dict[str, Any] = {}
+        configs: dict[str, Any] = {}
         broken: dict[str, str] = {}
         term_end = agreement.expires
-        for name, checker in checkers.items():
-            try:
-                config = _config(agreement, name, checker)
-                prepared[name] = checker.prepare(agreement, config)
-                extended = checker.term_end(agreement, config)
-                if extended is not None and extended > term_end:
-                    term_end = extended
-            except Exception as exc:
-                broken[name] = f"{type(exc).__name__}: {exc}"
+        for name in runs:
+            extended = self._prepare_one(agreement, name, prepared, configs, broken)
+            if extended is not None and extended > term_end:
+                term_end = extended
         return Policy(
             agreement_id=agreement.id,
             version=version,
             agreement=agreement,
             prepared=prepared,
+            configs=configs,
             runs=tuple(runs),
             missing=tuple(missing),
             broken=broken,
             term_end=term_end,
         )
+
+    def _prepare_one(
+        self,
+        agreement: Agreement,
+        name: str,
+        prepared: dict[str, Any],
+        configs: dict[str, Any],
+        broken: dict[str, str],
+    ) -> datetime.date | None:
+        """Decode the checker's table and prepare it; a failure marks it broken (it then
+        denies with checker_failed when it runs). Returns its extension of the term."""
+        checker = self.plugins.checkers[name]
+        try:
+            config = configs[name] = _config(agreement, name, checker)
+            prepared[name] = checker.prepare(agreement, config)
+            return checker.term_end(agreement, config)
+        except Exception as exc:
+            broken[name] = f"{type(exc).__name__}: {exc}"
+            return None
 
     def checkers_for(
         self, policy: Policy, source_system: str
@@ -99,8 +116,32 @@ class Evaluator:
         for name in extra:
             if name in runs or name in missing:
                 continue
-            (runs if name in self.plugins.checkers else missing).append(name)
+            if name not in self.plugins.checkers:
+                missing.append(name)
+                continue
+            runs.append(name)
+            if name not in policy.prepared and name not in policy.broken:
+                # a system's own requirement: prepared on first use, never extends the term
+                self._prepare_one(
+                    policy.agreement, name, policy.prepared, policy.configs, policy.broken
+                )
         return tuple(runs), tuple(missing)
+
+    def review_flags(self, policy: Policy, as_of: datetime.date) -> tuple[str, ...]:
+        """Flags for the expiring list from the checkers that run on this agreement."""
+        flags: list[str] = []
+        for name in policy.runs:
+            if name in policy.broken:
+                flags.append(f"{name}.broken")
+                continue
+            try:
+                found = self.plugins.checkers[name].review_flags(
+                    policy.agreement, policy.configs.get(name), as_of
+                )
+                flags.extend(_code(name, flag) for flag in found)
+            except Exception:
+                flags.append(f"{name}.broken")
+        return tuple(flags)
 
     def transfer_reasons(
         self, policy: Policy, transfer: Transfer, runs: tuple[str, ...], missing: tuple[str, ...]

@@ -4,13 +4,14 @@ An agreement is *expiring* when its expiry date falls within the window, and *du
 review* when its review notice (``review_notice_days`` before expiry) has started, or
 starts within the window, while expiry is further out. Suspended agreements are listed;
 terminated ones (on the as-of date) and ones already expired are not. Dates come from the
-current version; the status is the one in force on the as-of date.
+current version, its expiry as extended by its checkers (a valid Privacy Act renewal);
+the status is the one in force on the as-of date.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from ..schemas import Agreement, ExpiringRow
@@ -32,17 +33,23 @@ class Listed(Protocol):
 
 
 def expiring(
-    agreements: Iterable[Listed], within_days: int, as_of: datetime.date
+    agreements: Iterable[Listed],
+    within_days: int,
+    as_of: datetime.date,
+    term: Callable[[Listed], tuple[datetime.date, tuple[str, ...]]] | None = None,
 ) -> list[ExpiringRow]:
+    """``term`` gives an agreement's last day in force (a lawful renewal extends
+    ``expires``) and its checkers' review flags; by default ``expires`` and none."""
     horizon = as_of + datetime.timedelta(days=within_days)
     rows = []
     for stored in agreements:
         agreement = stored.current_agreement()
         status = stored.status_on(as_of)
-        if status == "terminated" or agreement.expires < as_of:
+        expires, flags = term(stored) if term else (agreement.expires, ())
+        if status == "terminated" or expires < as_of:
             continue
-        review_from = agreement.expires - datetime.timedelta(days=agreement.review_notice_days)
-        if agreement.expires <= horizon:
+        review_from = expires - datetime.timedelta(days=agreement.review_notice_days)
+        if expires <= horizon:
             due = "expiring"
         elif review_from <= horizon:
             due = "review"
@@ -54,12 +61,13 @@ def expiring(
                 title=agreement.title,
                 status=status,
                 due=due,  # type: ignore[arg-type]
-                expires=agreement.expires,
+                expires=expires,
                 review_from=review_from,
-                days_left=(agreement.expires - as_of).days,
+                days_left=(expires - as_of).days,
                 discloser=agreement.discloser,
                 recipients=agreement.recipients,
                 version=stored.current_version,
+                flags=flags,
             )
         )
     return sorted(rows, key=lambda r: (r.expires, r.agreement))

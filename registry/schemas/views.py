@@ -116,6 +116,7 @@ class ExpiringRow(View, frozen=True):
     discloser: str
     recipients: tuple[str, ...]
     version: int
+    flags: tuple[str, ...] = ()
 
 
 class LoadOutcome(View, frozen=True):

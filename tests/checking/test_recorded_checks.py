@@ -150,3 +150,25 @@ def _date(text: str):  # type: ignore[no-untyped-def]
     import datetime
 
     return datetime.date.fromisoformat(text)
+
+
+def test_expiring_flags_an_open_renewal_window(loaded: Registry) -> None:
+    rows = loaded.expiring(30, _date("2028-01-15"))
+    cma = next(r for r in rows if r.agreement == "ssa-state-dhs-cma-2026")
+    assert cma.flags == ("privacy_act.renewal_window_open",)
+    assert cma.due == "review" and cma.expires == _date("2028-03-31")
+    earlier = loaded.expiring(200, _date("2027-12-30"))
+    assert next(r for r in earlier if r.agreement == "ssa-state-dhs-cma-2026").flags == ()
+
+
+def test_expiring_uses_the_term_a_valid_renewal_extends(loaded: Registry) -> None:
+    # ssa-state-dhs-cma expired on 2025-09-30 and was validly renewed to 2026-09-30
+    rows = loaded.expiring(30, _date("2026-09-15"))
+    renewed = next(r for r in rows if r.agreement == "ssa-state-dhs-cma")
+    assert (renewed.expires, renewed.due, renewed.flags) == (_date("2026-09-30"), "expiring", ())
+    decision = loaded.check(
+        request(agreement="ssa-state-dhs-cma", source_system="ssa-sves", recipient="pa-dhs",
+                purpose="snap-eligibility-verification", fields=["individual.ssn"],
+                on="2026-06-01", request={"certification": True}, approvals=[], record_count=1)
+    )
+    assert decision.allowed, decision.reasons
