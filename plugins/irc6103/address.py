@@ -11,6 +11,7 @@ from typing import Any
 
 STREET = re.compile(r"^\s*\d+[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?\s+(?=.*[A-Za-z]{2})\S.*$")
 PO_BOX = re.compile(r"^\s*(?:p\.?\s*o\.?\s*box|post\s+office\s+box)\s*#?\s*\d+\s*$", re.I)
+_NUMBER = re.compile(r"^\s*\d+[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?\s+")
 ZIP = re.compile(r"^\d{5}(?:-\d{4})?$")
 CITY = re.compile(r"^(?=.*[A-Za-z].*[A-Za-z])[A-Za-z .'-]+$")
 ONE_LINE = re.compile(
@@ -61,9 +62,12 @@ STREET_KEYS = ("street", "line1", "street1", "address1", "address_line1")
 ZIP_KEYS = ("zip", "zip_code", "postal_code", "zipcode")
 
 
+_DROP = str.maketrans("", "", "'.,!?;:\"()[]{}#*_")
+
+
 def normal(text: str) -> str:
     """Lowercase words without punctuation: "Don't care!" → "dont care"."""
-    return " ".join(re.sub(r"[^a-z0-9 ]+", "", text.lower().replace("/", " ")).split())
+    return " ".join(text.lower().replace("/", " ").translate(_DROP).split())
 
 
 def is_placeholder(text: str) -> bool:
@@ -80,26 +84,39 @@ def _first(value: dict[str, Any], keys: tuple[str, ...]) -> Any:
 
 
 def is_complete(value: Any) -> bool:
-    """True when ``value`` is a complete U.S. street or post office box address."""
-    if isinstance(value, str):
+    """True when ``value`` is a complete U.S. street or post office box address.
+
+    A street line must start with a number and go on with a name ("12 Main St") that is
+    not a placeholder ("123 Not Provided"), or be a post office box ("PO Box 7"); a city
+    that is a placeholder ("Unknown", "None") is refused too.
+    """
+    if isinstance(value, dict):
+        street = value.get("street")
+        if street is None:
+            street = _first(value, STREET_KEYS)
+        city = value.get("city")
+        state = value.get("state")
+        zip_code = value.get("zip")
+        if zip_code is None:
+            zip_code = _first(value, ZIP_KEYS)
+    elif isinstance(value, str):
         match = ONE_LINE.match(value.strip())
         if not match:
             return False
         street, city, state, zip_code = match.group("street", "city", "state", "zip")
-    elif isinstance(value, dict):
-        street, city = _first(value, STREET_KEYS), value.get("city")
-        state, zip_code = value.get("state"), _first(value, ZIP_KEYS)
     else:
         return False
-    if not all(isinstance(part, str) for part in (street, city, state, zip_code)):
-        return False
-    street, city = street.strip(), city.strip()
-    if is_placeholder(street) or is_placeholder(city):
-        return False
-    if not (STREET.match(street) or PO_BOX.match(street)):
+    if not (
+        type(street) is str and type(city) is str and type(state) is str and type(zip_code) is str
+    ):
         return False
     return (
-        bool(CITY.match(city))
+        (
+            (STREET.match(street) is not None and not is_placeholder(_NUMBER.sub("", street)))
+            or PO_BOX.match(street) is not None
+        )
+        and CITY.match(city) is not None
+        and not is_placeholder(city)
         and state.strip().upper().rstrip(".") in STATES
-        and bool(ZIP.match(zip_code.strip()))
+        and ZIP.match(zip_code.strip()) is not None
     )

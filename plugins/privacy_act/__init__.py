@@ -114,7 +114,7 @@ class PrivacyActChecker(Checker):
             return
         for index, renewal in enumerate(prepared.renewals):
             reasons = renewal_problems(agreement, renewal, index)
-            if reasons and transfer.on <= renewal.extends_to:
+            if reasons:
                 yield Finding(
                     "renewal_invalid",
                     f"{agreement.id} expired on {agreement.expires}; its renewal recorded on "

@@ -21,8 +21,7 @@ class LintContext:
     checkers: frozenset[str]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     """One objection of a checker.
 
     ``code`` is the checker's own code without its name (``address_incomplete``); the
@@ -36,8 +35,7 @@ class Finding:
     records: Sequence[int] | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Transfer:
+class Transfer(msgspec.Struct, frozen=True, kw_only=True):
     """What a checker sees of one check against one agreement version.
 
     Everything is decided by these values: checkers never read the clock or the database.

@@ -11,9 +11,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..schemas import Agreement
+from . import fieldtree
 from .checker import Finding, Transfer
 from .fields import covers, reaches_into
-from .values import is_missing, leaf_paths, lookup
+from .values import is_missing
 
 
 @dataclasses.dataclass(slots=True)
@@ -27,6 +28,8 @@ class CorePrepared:
     approvals: tuple[tuple[str, int], ...]
     required_fields: tuple[tuple[str, tuple[str, ...]], ...]
     verdicts: dict[str, tuple[str, str] | None]
+    tree: dict[str, Any]
+    requested: dict[tuple[str, ...], list[Finding]]
 
     def verdict(self, field: str) -> tuple[str, str] | None:
         """None when the field may travel, else (reason code, message)."""
@@ -49,6 +52,8 @@ def prepare(agreement: Agreement) -> CorePrepared:
         approvals=tuple((a.role, a.count) for a in rules.approvals),
         required_fields=_required_fields(agreement),
         verdicts={},
+        tree=fieldtree.build(agreement.fields.permitted, agreement.fields.prohibited),
+        requested={},
     )
 
 
@@ -72,36 +77,68 @@ def _field_verdict(agreement: Agreement, field: str) -> tuple[str, str] | None:
     return None
 
 
-def check_transfer(t: Transfer, p: CorePrepared) -> Iterator[Finding]:
+def check_transfer(t: Transfer, p: CorePrepared) -> list[Finding]:
     a = t.agreement
     request = t.request
-    yield from _dates_and_status(t, a)
+    out: list[Finding] = []
+    if t.on < a.effective or t.on > t.term_end or t.status != "active":
+        out.extend(_dates_and_status(t, a))
     if request.recipient not in p.recipients:
-        yield Finding(
-            "recipient_not_party",
-            f"recipient '{request.recipient}' is not a party to {a.id}",
-            "recipient",
+        out.append(
+            Finding(
+                "recipient_not_party",
+                f"recipient '{request.recipient}' is not a party to {a.id}",
+                "recipient",
+            )
         )
     if request.source_system not in p.source_systems:
-        yield Finding(
-            "source_system_not_covered",
-            f"source system '{request.source_system}' is not covered by {a.id}",
-            "source_system",
+        out.append(
+            Finding(
+                "source_system_not_covered",
+                f"source system '{request.source_system}' is not covered by {a.id}",
+                "source_system",
+            )
         )
     if request.purpose not in p.purposes:
-        yield Finding(
-            "purpose_not_permitted",
-            f"purpose '{request.purpose}' is not a purpose of {a.id}",
-            "purpose",
+        out.append(
+            Finding(
+                "purpose_not_permitted",
+                f"purpose '{request.purpose}' is not a purpose of {a.id}",
+                "purpose",
+            )
         )
-    for field in request.fields:
-        verdict = p.verdict(field)
-        if verdict is not None:
-            yield Finding(verdict[0], verdict[1], field)
-    yield from _request_elements(request.request, p)
-    yield from _approvals(request.approvals, p)
-    yield from _limits(t, a)
-    yield from _redisclosure(t)
+    fields = p.requested.get(request.fields)
+    if fields is None:
+        if len(p.requested) > 1024:
+            p.requested.clear()
+        fields = p.requested[request.fields] = [
+            Finding(v[0], v[1], f) for f in request.fields if (v := p.verdict(f)) is not None
+        ]
+    out.extend(fields)
+    given = request.request
+    for element in p.required_elements:
+        if is_missing(given.get(element)):
+            out.append(
+                Finding(
+                    "request_element_missing",
+                    f"the request has no '{element}', which the agreement requires",
+                    f"request.{element}",
+                )
+            )
+    if p.signers:
+        out.extend(_signer(given, p))
+    if p.approvals:
+        out.extend(_approvals(request.approvals, p))
+    limits = a.limits
+    if (
+        limits.max_records_per_request is not None
+        or limits.max_records_per_period is not None
+        or request.record_count is not None
+    ):
+        out.extend(_limits(t, a))
+    if t.received_under:
+        out.extend(_redisclosure(t))
+    return out
 
 
 def _dates_and_status(t: Transfer, a: Agreement) -> Iterator[Finding]:
@@ -121,29 +158,21 @@ def _dates_and_status(t: Transfer, a: Agreement) -> Iterator[Finding]:
         yield Finding("agreement_not_active", f"{a.id} is {t.status} on {t.on}", "agreement")
 
 
-def _request_elements(given: Mapping[str, Any], p: CorePrepared) -> Iterator[Finding]:
-    for element in p.required_elements:
-        if is_missing(given.get(element)):
-            yield Finding(
-                "request_element_missing",
-                f"the request has no '{element}', which the agreement requires",
-                f"request.{element}",
-            )
-    if p.signers:
-        signed_by = given.get("signed_by")
-        if is_missing(signed_by):
-            if "signed_by" not in p.required_elements:
-                yield Finding(
-                    "signer_not_authorized",
-                    "the request is not signed by an authorized signer",
-                    "request.signed_by",
-                )
-        elif signed_by not in p.signers:
+def _signer(given: Mapping[str, Any], p: CorePrepared) -> Iterator[Finding]:
+    signed_by = given.get("signed_by")
+    if is_missing(signed_by):
+        if "signed_by" not in p.required_elements:
             yield Finding(
                 "signer_not_authorized",
-                f"'{signed_by}' is not an authorized signer of the agreement",
+                "the request is not signed by an authorized signer",
                 "request.signed_by",
             )
+    elif not isinstance(signed_by, str) or signed_by not in p.signers:
+        yield Finding(
+            "signer_not_authorized",
+            f"'{signed_by}' is not an authorized signer of the agreement",
+            "request.signed_by",
+        )
 
 
 def _approvals(given: Sequence[Any], p: CorePrepared) -> Iterator[Finding]:
@@ -214,27 +243,43 @@ def check_records(
 ) -> Iterator[Finding]:
     missing: dict[str, list[int]] = {}
     refused: dict[str, tuple[str, list[int]]] = {}
-    for offset, record in enumerate(records):
-        index = start + offset
+    required = p.required_fields
+    tree = p.tree
+    verdict = p.verdict
+    index = start
+
+    def found(path: str, result: tuple[str, str] | None) -> None:
+        entry = refused.get(path)
+        if entry is None:
+            refused[path] = (result[0] if result else "field_not_permitted", [index])
+        elif entry[1][-1] != index:
+            entry[1].append(index)
+
+    for record in records:
         if not isinstance(record, dict):
             missing.setdefault("", []).append(index)
+            index += 1
             continue
-        for field, parts in p.required_fields:
-            if is_missing(lookup(record, parts)):
+        for field, parts in required:
+            value: Any = record
+            for part in parts:
+                value = value.get(part) if isinstance(value, dict) else None
+            if (
+                value is None
+                or value is False
+                or (isinstance(value, (str, list, dict, tuple)) and is_missing(value))
+            ):
                 missing.setdefault(field, []).append(index)
-        for path in leaf_paths(record):
-            verdict = p.verdict(path)
-            if verdict is not None:
-                entry = refused.get(path)
-                if entry is None:
-                    refused[path] = (verdict[0], [index])
-                else:
-                    entry[1].append(index)
+        fieldtree.walk(record, tree, "", verdict, found)
+        index += 1
     for field, indexes in missing.items():
         if field:
             yield Finding(
                 "record_invalid",
-                f"records lack '{field}', which every record needs",
+                f"records lack '{field}', which every record needs"
+                + (
+                    " to account for the person" if field == p.agreement.records.subject_key else ""
+                ),
                 field,
                 indexes,
             )

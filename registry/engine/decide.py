@@ -57,7 +57,7 @@ class Check:
         self.on = on
         self.parties = parties
         self.received_under = received_under
-        self.not_found = candidates is None
+        self.not_found = candidates is None or (request.agreement is not None and not candidates)
         self.trials: list[_Trial] = []
         for candidate in candidates or ():
             policy = evaluator.policy(candidate.agreement, candidate.version)
