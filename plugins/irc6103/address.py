@@ -9,70 +9,35 @@ from __future__ import annotations
 import re
 from typing import Any
 
-STREET = re.compile(r"^\s*\d+[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?\s+(?=.*[A-Za-z]{2})\S.*$")
-PO_BOX = re.compile(r"^\s*(?:p\.?\s*o\.?\s*box|post\s+office\s+box)\s*#?\s*\d+\s*$", re.I)
-_NUMBER = re.compile(r"^\s*\d+[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?\s+")
-ZIP = re.compile(r"^\d{5}(?:-\d{4})?$")
-CITY = re.compile(r"^(?=.*[A-Za-z].*[A-Za-z])[A-Za-z .'-]+$")
-ONE_LINE = re.compile(
-    r"^(?P<street>[^,]+),\s*(?P<city>[^,]+),\s*(?P<state>[A-Za-z]{2})\.?\s+(?P<zip>\d{5}(?:-\d{4})?)$"
-)
 STATES = frozenset(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV "
     "NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI UM FM "
     "MH PW AA AE AP".split()
 )
-PLACEHOLDERS = frozenset(
-    {
-        "unknown",
-        "unknown address",
-        "address unknown",
-        "failed to provide",
-        "not provided",
-        "none",
-        "n a",
-        "na",
-        "null",
-        "nil",
-        "dont care",
-        "do not care",
-        "no address",
-        "not available",
-        "unavailable",
-        "tbd",
-        "to be determined",
-        "same",
-        "same as above",
-        "see above",
-        "refused",
-        "withheld",
-        "declined",
-        "no fixed address",
-        "homeless",
-        "general delivery",
-        "test",
-        "sample",
-        "address",
-        "street",
-        "redacted",
-        "blank",
-    }
+_STREET = (
+    r"\s*(?:\d+[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?\s+(?P<name>[^\x1f]*?[A-Za-z]{2}[^\x1f]*?)"
+    r"|(?i:p\.?\s*o\.?\s*box|post\s+office\s+box)\s*\#?\s*\d+)\s*"
+)
+_CITY = r"\s*(?P<city>[A-Za-z][A-Za-z .'-]*[A-Za-z]\.?)\s*"
+_STATE = r"\s*(?i:" + "|".join(sorted(STATES)) + r")\.?\s*"
+_ZIP = r"\s*\d{5}(?:-\d{4})?\s*"
+# One match for the dict form (parts joined by \x1f) and one for the one-line form.
+ADDRESS = re.compile(_STREET + "\x1f" + _CITY + "\x1f" + _STATE + "\x1f" + _ZIP)
+ONE_LINE = re.compile(_STREET.replace("\\x1f", ",") + "," + _CITY + ",?" + _STATE + _ZIP)
+PLACEHOLDER = re.compile(
+    r"(?i)\W*(?:unknown(?:\W+address)?|address\W+unknown|failed\W+to\W+provide"
+    r"|not\W+provided|none|n\W*a|null|nil|don\W?t\W+care|do\W+not\W+care|no\W+address"
+    r"|not\W+available|unavailable|tbd|to\W+be\W+determined|same(?:\W+as\W+above)?"
+    r"|see\W+above|refused|withheld|declined|no\W+fixed\W+address|homeless"
+    r"|general\W+delivery|test|sample|address|street|redacted|blank|(\w)\1*)\W*"
 )
 STREET_KEYS = ("street", "line1", "street1", "address1", "address_line1")
 ZIP_KEYS = ("zip", "zip_code", "postal_code", "zipcode")
 
 
-_DROP = str.maketrans("", "", "'.,!?;:\"()[]{}#*_")
-
-
-def normal(text: str) -> str:
-    """Lowercase words without punctuation: "Don't care!" → "dont care"."""
-    return " ".join(text.lower().replace("/", " ").translate(_DROP).split())
-
-
 def is_placeholder(text: str) -> bool:
-    flat = normal(text)
-    return not flat or flat in PLACEHOLDERS or len(set(flat.replace(" ", ""))) == 1
+    """"Unknown Address", "N/A", "Don't care", "xxxx" and the like (any case)."""
+    return not text.strip() or PLACEHOLDER.fullmatch(text) is not None
 
 
 def _first(value: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -88,35 +53,32 @@ def is_complete(value: Any) -> bool:
 
     A street line must start with a number and go on with a name ("12 Main St") that is
     not a placeholder ("123 Not Provided"), or be a post office box ("PO Box 7"); a city
-    that is a placeholder ("Unknown", "None") is refused too.
+    that is a placeholder ("Unknown", "None") is refused too. One regular expression
+    checks the four parts; records are checked in bulk, so this stays cheap.
     """
     if isinstance(value, dict):
         street = value.get("street")
         if street is None:
             street = _first(value, STREET_KEYS)
-        city = value.get("city")
-        state = value.get("state")
         zip_code = value.get("zip")
         if zip_code is None:
             zip_code = _first(value, ZIP_KEYS)
-    elif isinstance(value, str):
-        match = ONE_LINE.match(value.strip())
-        if not match:
+        city, state = value.get("city"), value.get("state")
+        if not (
+            type(street) is str and type(city) is str and type(state) is str
+            and type(zip_code) is str
+        ):
             return False
-        street, city, state, zip_code = match.group("street", "city", "state", "zip")
+        if "\x1f" in street or "\x1f" in city or "\x1f" in state:
+            return False
+        match = ADDRESS.fullmatch(f"{street}\x1f{city}\x1f{state}\x1f{zip_code}")
+    elif isinstance(value, str):
+        match = ONE_LINE.fullmatch(value)
     else:
         return False
-    if not (
-        type(street) is str and type(city) is str and type(state) is str and type(zip_code) is str
-    ):
+    if match is None:
         return False
-    return (
-        (
-            (STREET.match(street) is not None and not is_placeholder(_NUMBER.sub("", street)))
-            or PO_BOX.match(street) is not None
-        )
-        and CITY.match(city) is not None
-        and not is_placeholder(city)
-        and state.strip().upper().rstrip(".") in STATES
-        and ZIP.match(zip_code.strip()) is not None
+    name = match.group("name")
+    return (name is None or PLACEHOLDER.fullmatch(name) is None) and (
+        PLACEHOLDER.fullmatch(match.group("city")) is None
     )
