@@ -238,6 +238,9 @@ def _redisclosure(t: Transfer) -> Iterator[Finding]:
             )
 
 
+_EMPTY = (str, list, dict, tuple)
+
+
 def check_records(
     p: CorePrepared, records: Sequence[Mapping[str, Any]], start: int
 ) -> Iterator[Finding]:
@@ -264,10 +267,8 @@ def check_records(
             value: Any = record
             for part in parts:
                 value = value.get(part) if isinstance(value, dict) else None
-            if (
-                value is None
-                or value is False
-                or (isinstance(value, (str, list, dict, tuple)) and is_missing(value))
+            if (not value and (value is None or value is False or type(value) in _EMPTY)) or (
+                type(value) is str and value.isspace()
             ):
                 missing.setdefault(field, []).append(index)
         fieldtree.walk(record, tree, "", verdict, found)
