@@ -106,7 +106,7 @@ class Checking:
         on = request.on or datetime.date.today()
         with self.db.write() as session:
             locked = log.lock_head(session)
-            catalog = self.catalog(log.catalog_revision(session))
+            catalog = self.catalog(locked.catalog_revision)
             check = Check(
                 self.evaluator,
                 request,
@@ -166,7 +166,7 @@ class Checking:
         count = request.record_count if request.record_count is not None else seen
         with self.db.write() as session:
             locked = log.lock_head(session)
-            current = self.catalog(log.catalog_revision(session))
+            current = self.catalog(locked.catalog_revision)
             changed = current is not catalog and _terms(current, request, on) != _terms(
                 catalog, request, on
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from ..schemas import Agreement, Problem
@@ -50,7 +50,7 @@ class CoreChecker(Checker):
     def prepare(self, agreement: Agreement, config: Any) -> core_checks.CorePrepared:
         return core_checks.prepare(agreement)
 
-    def check_transfer(self, transfer: Transfer, prepared: Any) -> Iterator[Finding]:
+    def check_transfer(self, transfer: Transfer, prepared: Any) -> Iterable[Finding]:
         return core_checks.check_transfer(transfer, prepared)
 
     def check_records(

@@ -76,8 +76,28 @@ def subjects_digest(subjects: Sequence[bytes]) -> str:
     return digest.hexdigest()
 
 
+_REVISION = sa.select(catalog.c.revision).where(catalog.c.id == 1)
+_LOCK_HEAD = (
+    sa.select(chain_head.c.seq, chain_head.c.hash, catalog.c.revision)
+    .select_from(chain_head.join(catalog, sa.true()))
+    .where(chain_head.c.id == 1, catalog.c.id == 1)
+    .with_for_update(of=chain_head)
+)
+_ADVANCE = (
+    sa.update(chain_head)
+    .where(chain_head.c.id == 1)
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
+_INSERT = sa.insert(decision_log)
+_USAGE = sa.select(sa.func.coalesce(sa.func.sum(decision_log.c.records_counted), 0)).where(
+    decision_log.c.agreement_id == sa.bindparam("agreement"),
+    decision_log.c.on_date >= sa.bindparam("first"),
+    decision_log.c.on_date <= sa.bindparam("last"),
+)
+
+
 def catalog_revision(session: Session) -> int:
-    return int(session.execute(sa.select(catalog.c.revision).where(catalog.c.id == 1)).scalar_one())
+    return int(session.connection().execute(_REVISION).scalar_one())
 
 
 def bump_catalog(session: Session) -> None:
@@ -91,46 +111,47 @@ def period_usage(
 ) -> int:
     """Records counted against the agreement's period limit for decisions dated in
     ``first .. last``: allowed decisions, less the cancelled ones."""
-    total = session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(decision_log.c.records_counted), 0)).where(
-            decision_log.c.agreement_id == agreement_id,
-            decision_log.c.on_date >= first,
-            decision_log.c.on_date <= last,
-        )
-    ).scalar_one()
+    total = (
+        session.connection()
+        .execute(_USAGE, {"agreement": agreement_id, "first": first, "last": last})
+        .scalar_one()
+    )
     return int(total)
 
 
-def lock_head(session: Session) -> list[Any]:
+class Head:
+    """The log's head, locked for this transaction; appends advance it."""
+
+    __slots__ = ("catalog_revision", "hash", "seq")
+
+    def __init__(self, seq: int, hash: str, catalog_revision: int) -> None:
+        self.seq, self.hash, self.catalog_revision = seq, hash, catalog_revision
+
+
+def lock_head(session: Session) -> Head:
     """Lock the log's head for this transaction: taken before the period usage is read, so
     that checks racing for the last records under a limit are decided one after the
-    other. Returns the mutable [seq, hash] that appends advance."""
-    return list(_lock_head(session))
+    other. Also reads the catalog counter, so the caller knows whether its cached
+    agreements are current."""
+    row = session.connection().execute(_LOCK_HEAD).one()
+    return Head(int(row.seq), str(row.hash), int(row.revision))
 
 
-def _lock_head(session: Session) -> tuple[int, str]:
-    row = session.execute(
-        sa.select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
-    ).one()
-    return int(row.seq), str(row.hash)
-
-
-def _append(session: Session, locked: list[Any], values: dict[str, Any], body: str) -> int:
-    seq, previous = locked[0] + 1, locked[1]
+def _append(session: Session, locked: Head, values: dict[str, Any], body: str) -> int:
+    seq, previous = locked.seq + 1, locked.hash
     digest = entry_hash(seq, previous, body)
-    locked[0], locked[1] = seq, digest
-    session.execute(
-        sa.insert(decision_log).values(
-            seq=seq, body=body, prev_hash=previous, hash=digest, **values
-        )
+    locked.seq, locked.hash = seq, digest
+    connection = session.connection()
+    connection.execute(
+        _INSERT, {**values, "seq": seq, "body": body, "prev_hash": previous, "hash": digest}
     )
-    session.execute(sa.update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=digest))
+    connection.execute(_ADVANCE, {"new_seq": seq, "new_hash": digest})
     return seq
 
 
 def append_decision(
     session: Session,
-    locked: list[Any],
+    locked: Head,
     decision: Decision,
     request: CheckRequest,
     subjects: Sequence[bytes],
@@ -218,7 +239,7 @@ def find(session: Session, decision_id: str) -> tuple[int, LoggedDecision, bool]
 
 def append_cancel(
     session: Session,
-    locked: list[Any],
+    locked: Head,
     original: LoggedDecision,
     by: str,
     reason: str,
