@@ -38,9 +38,12 @@ def cites_i2(agreement: Agreement) -> bool:
     return any(SECTION_I2 in authority.replace(" ", "") for authority in agreement.legal_authority)
 
 
+_STATUTE_PUNCTUATION = str.maketrans("", "", " .\u00a7\t")
+
+
 def statute_key(text: str) -> str:
     """ "8 U.S.C. 1253(a)(1)" and "8 USC 1253(a)(1)" compare equal."""
-    return "".join(ch for ch in text.lower() if ch not in " .\u00a7")
+    return text.lower().translate(_STATUTE_PUNCTUATION)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

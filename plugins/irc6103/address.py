@@ -19,7 +19,7 @@ _STREET = (
     r"|(?i:p\.?\s*o\.?\s*box|post\s+office\s+box)\s*\#?\s*\d+)\s*"
 )
 _CITY = r"\s*(?P<city>[A-Za-z][A-Za-z .'-]*[A-Za-z]\.?)\s*"
-_STATE = r"\s*(?i:" + "|".join(sorted(STATES)) + r")\.?\s*"
+_STATE = r"\s*(?P<state>[A-Za-z]{2})\.?\s*"
 _ZIP = r"\s*\d{5}(?:-\d{4})?\s*"
 # One match for the dict form (parts joined by \x1f) and one for the one-line form.
 ADDRESS = re.compile(_STREET + "\x1f" + _CITY + "\x1f" + _STATE + "\x1f" + _ZIP)
@@ -35,9 +35,24 @@ STREET_KEYS = ("street", "line1", "street1", "address1", "address_line1")
 ZIP_KEYS = ("zip", "zip_code", "postal_code", "zipcode")
 
 
+# First words of the placeholders PLACEHOLDER matches: most text is ruled out by its first
+# word alone, and the full pattern runs only for the rest.
+_FIRST_WORDS = frozenset(
+    "unknown address failed not none n/a na n.a n null nil don't dont do no unavailable "
+    "tbd to same see refused withheld declined homeless general test sample street "
+    "redacted blank".split()
+)
+
+
 def is_placeholder(text: str) -> bool:
-    """"Unknown Address", "N/A", "Don't care", "xxxx" and the like (any case)."""
-    return not text.strip() or PLACEHOLDER.fullmatch(text) is not None
+    """ "Unknown Address", "N/A", "Don't care", "xxxx" and the like (any case)."""
+    stripped = text.strip()
+    if not stripped:
+        return True
+    if stripped.count(stripped[0]) == len(stripped):
+        return True
+    first = stripped.split(None, 1)[0].lower().strip(".,;:!?-\"'")
+    return first in _FIRST_WORDS and PLACEHOLDER.fullmatch(text) is not None
 
 
 def _first(value: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -65,7 +80,9 @@ def is_complete(value: Any) -> bool:
             zip_code = _first(value, ZIP_KEYS)
         city, state = value.get("city"), value.get("state")
         if not (
-            type(street) is str and type(city) is str and type(state) is str
+            type(street) is str
+            and type(city) is str
+            and type(state) is str
             and type(zip_code) is str
         ):
             return False
@@ -76,9 +93,7 @@ def is_complete(value: Any) -> bool:
         match = ONE_LINE.fullmatch(value)
     else:
         return False
-    if match is None:
+    if match is None or match.group("state").upper() not in STATES:
         return False
     name = match.group("name")
-    return (name is None or PLACEHOLDER.fullmatch(name) is None) and (
-        PLACEHOLDER.fullmatch(match.group("city")) is None
-    )
+    return (name is None or not is_placeholder(name)) and not is_placeholder(match.group("city"))
