@@ -14,16 +14,11 @@ STATES = frozenset(
     "NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI UM FM "
     "MH PW AA AE AP".split()
 )
-_STREET = (
-    r"\s*(?:\d+[A-Za-z]?(?:[-/]\d+[A-Za-z]?)?\s+(?P<name>[^\x1f]*?[A-Za-z]{2}[^\x1f]*?)"
-    r"|(?i:p\.?\s*o\.?\s*box|post\s+office\s+box)\s*\#?\s*\d+)\s*"
+PO_BOX = re.compile(r"(?i)(?:p\.?\s*o\.?\s*box|post\s+office\s+box)\s*\#?\s*\d+")
+ONE_LINE = re.compile(
+    r"\s*(?P<street>[^,]+?)\s*,\s*(?P<city>[^,]+?)\s*,?\s+(?P<state>[A-Za-z]{2})\.?"
+    r"\s+(?P<zip>\d{5}(?:-\d{4})?)\s*"
 )
-_CITY = r"\s*(?P<city>[A-Za-z][A-Za-z .'-]*[A-Za-z]\.?)\s*"
-_STATE = r"\s*(?P<state>[A-Za-z]{2})\.?\s*"
-_ZIP = r"\s*\d{5}(?:-\d{4})?\s*"
-# One match for the dict form (parts joined by \x1f) and one for the one-line form.
-ADDRESS = re.compile(_STREET + "\x1f" + _CITY + "\x1f" + _STATE + "\x1f" + _ZIP)
-ONE_LINE = re.compile(_STREET.replace("\\x1f", ",") + "," + _CITY + ",?" + _STATE + _ZIP)
 PLACEHOLDER = re.compile(
     r"(?i)\W*(?:unknown(?:\W+address)?|address\W+unknown|failed\W+to\W+provide"
     r"|not\W+provided|none|n\W*a|null|nil|don\W?t\W+care|do\W+not\W+care|no\W+address"
@@ -63,13 +58,50 @@ def _first(value: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
+def _house_number(token: str) -> bool:
+    """ "12", "12A", "12-14", "1/2B": digits, an optional letter, one optional range."""
+    if token[-1:].isalpha():
+        token = token[:-1]
+    for separator in "-/":
+        if separator in token:
+            first, _, second = token.partition(separator)
+            return first.isdigit() and (second[:-1] if second[-1:].isalpha() else second).isdigit()
+    return token.isdigit()
+
+
+def _street_ok(street: str) -> bool:
+    """A house number and a name that is not a placeholder, or a post office box."""
+    parts = street.split(None, 1)
+    if len(parts) == 2 and _house_number(parts[0]):
+        name = parts[1]
+        letters = sum(ch.isalpha() for ch in name)
+        return letters >= 2 and not is_placeholder(name)
+    return PO_BOX.fullmatch(street) is not None
+
+
+def _city_ok(city: str) -> bool:
+    city = city.strip()
+    letters = city.replace(" ", "").replace(".", "").replace("'", "").replace("-", "")
+    return (
+        len(letters) >= 2 and letters.isalpha() and letters.isascii() and not is_placeholder(city)
+    )
+
+
+def _zip_ok(code: str) -> bool:
+    code = code.strip()
+    if len(code) == 5:
+        return code.isdigit() and code.isascii()
+    return len(code) == 10 and code[5] == "-" and (code[:5] + code[6:]).isdigit() and code.isascii()
+
+
 def is_complete(value: Any) -> bool:
     """True when ``value`` is a complete U.S. street or post office box address.
 
-    A street line must start with a number and go on with a name ("12 Main St") that is
-    not a placeholder ("123 Not Provided"), or be a post office box ("PO Box 7"); a city
-    that is a placeholder ("Unknown", "None") is refused too. One regular expression
-    checks the four parts; records are checked in bulk, so this stays cheap.
+    A street line must start with a house number and go on with a name ("12 Main St")
+    that is not a placeholder ("123 Not Provided"), or be a post office box ("PO Box 7");
+    the city must be a name, not a placeholder ("Unknown", "None"); the state a USPS code;
+    the ZIP five digits, or ZIP+4. String methods, not regular expressions, do the work:
+    records are checked in bulk.
     """
     if isinstance(value, dict):
         street = value.get("street")
@@ -79,21 +111,20 @@ def is_complete(value: Any) -> bool:
         if zip_code is None:
             zip_code = _first(value, ZIP_KEYS)
         city, state = value.get("city"), value.get("state")
-        if not (
-            type(street) is str
-            and type(city) is str
-            and type(state) is str
-            and type(zip_code) is str
-        ):
-            return False
-        if "\x1f" in street or "\x1f" in city or "\x1f" in state:
-            return False
-        match = ADDRESS.fullmatch(f"{street}\x1f{city}\x1f{state}\x1f{zip_code}")
     elif isinstance(value, str):
         match = ONE_LINE.fullmatch(value)
+        if match is None:
+            return False
+        street, city, state, zip_code = match.group("street", "city", "state", "zip")
     else:
         return False
-    if match is None or match.group("state").upper() not in STATES:
+    if not (
+        type(street) is str and type(city) is str and type(state) is str and type(zip_code) is str
+    ):
         return False
-    name = match.group("name")
-    return (name is None or not is_placeholder(name)) and not is_placeholder(match.group("city"))
+    return (
+        state.strip().upper().rstrip(".") in STATES
+        and _zip_ok(zip_code)
+        and _city_ok(city)
+        and _street_ok(street.strip())
+    )

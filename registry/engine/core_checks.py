@@ -7,13 +7,14 @@ memoised per agreement version, so a typical check costs a few dictionary lookup
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..schemas import Agreement
 from . import fieldtree
 from .checker import Finding, Transfer
 from .fields import covers, reaches_into
+from .recordcheck import compile_check
 from .values import is_missing
 
 
@@ -30,6 +31,7 @@ class CorePrepared:
     verdicts: dict[str, tuple[str, str] | None]
     tree: dict[str, Any]
     requested: dict[tuple[str, ...], list[Finding]]
+    clean: Callable[[Any], bool]
 
     def verdict(self, field: str) -> tuple[str, str] | None:
         """None when the field may travel, else (reason code, message)."""
@@ -42,6 +44,8 @@ class CorePrepared:
 
 def prepare(agreement: Agreement) -> CorePrepared:
     rules = agreement.request
+    required = _required_fields(agreement)
+    tree = fieldtree.build(agreement.fields.permitted, agreement.fields.prohibited)
     return CorePrepared(
         agreement=agreement,
         recipients=frozenset(agreement.recipients),
@@ -50,10 +54,11 @@ def prepare(agreement: Agreement) -> CorePrepared:
         required_elements=rules.required,
         signers=frozenset(rules.authorized_signers),
         approvals=tuple((a.role, a.count) for a in rules.approvals),
-        required_fields=_required_fields(agreement),
+        required_fields=required,
         verdicts={},
-        tree=fieldtree.build(agreement.fields.permitted, agreement.fields.prohibited),
+        tree=tree,
         requested={},
+        clean=compile_check(required, tree),
     )
 
 
@@ -258,7 +263,11 @@ def check_records(
         elif entry[1][-1] != index:
             entry[1].append(index)
 
+    clean = p.clean
     for record in records:
+        if clean(record):
+            index += 1
+            continue
         if not isinstance(record, dict):
             missing.setdefault("", []).append(index)
             index += 1
