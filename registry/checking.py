@@ -32,7 +32,7 @@ from .store.database import Database
 from .store.verify import Verification, verify
 
 T = TypeVar("T")
-BATCH = 10_000
+BATCH = 1_000
 _request_decoder = msgspec.json.Decoder(CheckRequest)
 
 

@@ -15,7 +15,7 @@ from .errors import InvalidInput
 from .schemas import Problem
 
 MAX_LINE_BYTES = 1024 * 1024
-CHUNK_BYTES = 1024 * 1024
+CHUNK_BYTES = 64 * 1024
 _records = msgspec.json.Decoder(dict)
 
 

@@ -14,6 +14,7 @@ STATES = frozenset(
     "NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI UM FM "
     "MH PW AA AE AP".split()
 )
+_TWO_LETTERS = re.compile(r"[A-Za-z].*[A-Za-z]")
 PO_BOX = re.compile(r"(?i)(?:p\.?\s*o\.?\s*box|post\s+office\s+box)\s*\#?\s*\d+")
 ONE_LINE = re.compile(
     r"\s*(?P<street>[^,]+?)\s*,\s*(?P<city>[^,]+?)\s*,?\s+(?P<state>[A-Za-z]{2})\.?"
@@ -74,8 +75,7 @@ def _street_ok(street: str) -> bool:
     parts = street.split(None, 1)
     if len(parts) == 2 and _house_number(parts[0]):
         name = parts[1]
-        letters = sum(ch.isalpha() for ch in name)
-        return letters >= 2 and not is_placeholder(name)
+        return _TWO_LETTERS.search(name) is not None and not is_placeholder(name)
     return PO_BOX.fullmatch(street) is not None
 
 

@@ -35,11 +35,16 @@ class SubjectHasher:
     def __init__(self, key: bytes) -> None:
         if len(key) < 16 or len(key) > 64:
             raise ValueError("the subject key must be 16 to 64 bytes")
-        self._key = key
+        self._keyed = hashlib.blake2b(key=key, digest_size=DIGEST_SIZE)
         self.key_id = hashlib.blake2b(key, digest_size=4, person=b"key-id").hexdigest()
 
     def digest(self, value: Any) -> bytes | None:
-        text = normalise(value)
-        if text is None:
-            return None
-        return hashlib.blake2b(text.encode(), key=self._key, digest_size=DIGEST_SIZE).digest()
+        if type(value) is str and value.isdigit() and value.isascii():
+            text: str | None = value  # the common case: already normal
+        else:
+            text = normalise(value)
+            if text is None:
+                return None
+        hasher = self._keyed.copy()  # cheaper than keying a new hash each time
+        hasher.update(text.encode())
+        return hasher.digest()
