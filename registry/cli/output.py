@@ -36,7 +36,7 @@ class Output:
         sys.stdout.flush()
 
     def line(self, text: str = "") -> None:
-        self.console.print(text, highlight=False, markup=False)
+        self.console.print(text, highlight=False, markup=False, soft_wrap=True)
 
     def error(self, message: str) -> None:
         self.errors.print(f"error: {message}", highlight=False, markup=False)
