@@ -40,11 +40,12 @@ class SubjectHasher:
 
     def digest(self, value: Any) -> bytes | None:
         if type(value) is str and value.isdigit() and value.isascii():
-            text: str | None = value  # the common case: already normal
+            text = value  # the common case: already normal
         else:
-            text = normalise(value)
-            if text is None:
+            normal = normalise(value)
+            if normal is None:
                 return None
+            text = normal
         hasher = self._keyed.copy()  # cheaper than keying a new hash each time
         hasher.update(text.encode())
         return hasher.digest()
