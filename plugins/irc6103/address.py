@@ -70,20 +70,44 @@ def _house_number(token: str) -> bool:
     return token.isdigit()
 
 
+# Street names and cities repeat across records ("Main St", "Springfield"); their
+# verdicts are remembered, up to a bound, so a bulk check pays for each spelling once.
+_MEMO_LIMIT = 65_536
+_names: dict[str, bool] = {}
+_cities: dict[str, bool] = {}
+
+
+def _remember(memo: dict[str, bool], text: str, verdict: bool) -> bool:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[text] = verdict
+    return verdict
+
+
 def _street_ok(street: str) -> bool:
     """A house number and a name that is not a placeholder, or a post office box."""
     parts = street.split(None, 1)
     if len(parts) == 2 and _house_number(parts[0]):
         name = parts[1]
-        return _TWO_LETTERS.search(name) is not None and not is_placeholder(name)
+        known = _names.get(name)
+        if known is not None:
+            return known
+        return _remember(
+            _names, name, _TWO_LETTERS.search(name) is not None and not is_placeholder(name)
+        )
     return PO_BOX.fullmatch(street) is not None
 
 
 def _city_ok(city: str) -> bool:
-    city = city.strip()
-    letters = city.replace(" ", "").replace(".", "").replace("'", "").replace("-", "")
-    return (
-        len(letters) >= 2 and letters.isalpha() and letters.isascii() and not is_placeholder(city)
+    known = _cities.get(city)
+    if known is not None:
+        return known
+    bare = city.strip()
+    letters = bare.replace(" ", "").replace(".", "").replace("'", "").replace("-", "")
+    return _remember(
+        _cities,
+        city,
+        len(letters) >= 2 and letters.isalpha() and letters.isascii() and not is_placeholder(bare),
     )
 
 
