@@ -74,13 +74,14 @@ class Checking:
         self,
         db: Database,
         evaluator: Evaluator,
-        hasher: SubjectHasher,
+        hasher: Callable[[], SubjectHasher],
         load_catalog: Callable[[], Catalog],
         timeout: float,
     ) -> None:
         self.db = db
         self.evaluator = evaluator
-        self.hasher = hasher
+        self._make_hasher = hasher
+        self._hasher: SubjectHasher | None = None
         self._load_catalog = load_catalog
         self._catalog: Catalog | None = None
         self._catalog_lock = threading.Lock()
@@ -89,6 +90,15 @@ class Checking:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def hasher(self) -> SubjectHasher:
+        """The subject-hash key, read (and checked against the database) on first use:
+        commands that never touch a person's identifier do not need the secret."""
+        with self._catalog_lock:
+            if self._hasher is None:
+                self._hasher = self._make_hasher()
+            return self._hasher
 
     def catalog(self, revision: int) -> Catalog:
         with self._catalog_lock:
@@ -104,6 +114,7 @@ class Checking:
         records = request.records or ()
         count = request.record_count if request.record_count is not None else len(records)
         on = request.on or datetime.date.today()
+        hasher = self.hasher  # before the log's lock: the first use may write the key's id
         with self.db.write() as session:
             locked = log.lock_head(session)
             catalog = self.catalog(locked.catalog_revision)
@@ -117,7 +128,7 @@ class Checking:
             )
             decision = self._decide(session, check, count, [(0, records)] if records else [])
             subjects = self._subjects(decision, catalog, records) if decision.allowed else []
-            log.append_decision(session, locked, decision, request, subjects, self.hasher.key_id)
+            log.append_decision(session, locked, decision, request, subjects, hasher.key_id)
         return decision
 
     def check_stream(
@@ -318,9 +329,11 @@ class Checking:
             found = accounting.for_subject(session, digest)
         return [_entry(d.logged, catalog) for d in found]
 
-    def disclosures(self, agreement: str | None, catalog: Catalog) -> list[DisclosureEntry]:
+    def disclosures(
+        self, agreement: str | None, catalog: Catalog, limit: int = 1000
+    ) -> list[DisclosureEntry]:
         with self.db.read() as session:
-            found = accounting.for_agreement(session, agreement)
+            found = accounting.for_agreement(session, agreement, limit)
         return [_entry(d.logged, catalog) for d in found]
 
     def summary(self, agreement: str | None = None) -> list[DisclosureSummary]:

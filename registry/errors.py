@@ -32,3 +32,7 @@ class SchemaError(RegistryError):
 
 class DatabaseUnavailable(RegistryError):
     """The database cannot be reached."""
+
+
+class ConfigError(RegistryError):
+    """A setting is missing or malformed (an environment variable, a key file)."""

@@ -1,6 +1,6 @@
 """Records as NDJSON: one JSON object a line, read as a stream in bounded memory.
 
-Lines are gathered into chunks of about a megabyte and decoded by msgspec in one call per
+Lines are gathered into chunks of about 64 KB and decoded by msgspec in one call per
 chunk; only when a chunk fails is it decoded again line by line, to name the bad line.
 """
 
@@ -27,7 +27,7 @@ def records(lines: Iterable[bytes], name: str = "records") -> Iterator[dict[str,
 
 
 def batches(lines: Iterable[bytes], name: str = "records") -> Iterator[list[dict[str, Any]]]:
-    """Records in chunks of about a megabyte of input."""
+    """Records in chunks of about 64 KB of input."""
     chunk: list[bytes] = []
     size, first = 0, 1
     for number, line in enumerate(lines, start=1):

@@ -64,13 +64,16 @@ class Registry:
         self.db = db
         self.plugins = plugins
         self.agreements_store = AgreementStore(db)
-        self.hasher = SubjectHasher(settings.subject_key_bytes())
-        with db.write() as session:
-            meta.ensure_subject_key(session, self.hasher.key_id)
         self.evaluator = Evaluator(plugins, settings.system_checkers)
         self.checking = Checking(
-            db, self.evaluator, self.hasher, self._load_catalog, settings.check_timeout
+            db, self.evaluator, self._subject_hasher, self._load_catalog, settings.check_timeout
         )
+
+    def _subject_hasher(self) -> SubjectHasher:
+        hasher = SubjectHasher(self.settings.subject_key_bytes())
+        with self.db.write() as session:
+            meta.ensure_subject_key(session, hasher.key_id)
+        return hasher
 
     def _load_catalog(self) -> Catalog:
         with self.db.read() as session:
@@ -340,13 +343,13 @@ class Registry:
         return self.checking.verify()
 
     def disclosures(
-        self, *, agreement: str | None = None, subject: str | None = None
+        self, *, agreement: str | None = None, subject: str | None = None, limit: int = 1000
     ) -> list[DisclosureEntry]:
         """Disclosures about one person (by identifier), or under one agreement."""
         if subject is not None:
             entries = self.checking.disclosures_for(subject, self.catalog())
             return [e for e in entries if agreement is None or e.agreement == agreement]
-        return self.checking.disclosures(agreement, self.catalog())
+        return self.checking.disclosures(agreement, self.catalog(), limit)
 
     def disclosure_summary(self, agreement: str | None = None) -> list[DisclosureSummary]:
         return self.checking.summary(agreement)

@@ -7,6 +7,8 @@ import os
 import secrets
 from pathlib import Path
 
+from .errors import ConfigError
+
 
 def default_data_dir() -> Path:
     """``$REGISTRY_DATA_DIR``, else ``$XDG_DATA_HOME/registry``, else
@@ -47,7 +49,7 @@ class Settings:
             plugins_dir=plugins_dir or os.environ.get("REGISTRY_PLUGINS_DIR") or None,
             subject_key=os.environ.get("REGISTRY_SUBJECT_KEY") or None,
             subject_key_file=os.environ.get("REGISTRY_SUBJECT_KEY_FILE") or None,
-            check_timeout=float(os.environ.get("REGISTRY_CHECK_TIMEOUT", "10")),
+            check_timeout=_seconds(os.environ.get("REGISTRY_CHECK_TIMEOUT", "10")),
             system_checkers=parse_system_checkers(os.environ.get("REGISTRY_SYSTEM_CHECKERS", "")),
         )
 
@@ -56,10 +58,7 @@ class Settings:
         (``REGISTRY_SUBJECT_KEY_FILE``, default ``subject.key`` in the data folder), created
         with 32 random bytes on first use and readable by its owner only."""
         if self.subject_key:
-            try:
-                return bytes.fromhex(self.subject_key)
-            except ValueError as exc:
-                raise ValueError("REGISTRY_SUBJECT_KEY must be hexadecimal") from exc
+            return _key(self.subject_key, "REGISTRY_SUBJECT_KEY")
         path = (
             Path(self.subject_key_file)
             if self.subject_key_file
@@ -70,7 +69,29 @@ class Settings:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32) + "\n")
-        return bytes.fromhex(path.read_text().strip())
+        return _key(path.read_text().strip(), f"the subject key file {path}")
+
+
+def _key(text: str, where: str) -> bytes:
+    try:
+        key = bytes.fromhex(text)
+    except ValueError as exc:
+        raise ConfigError(f"{where} must be hexadecimal (32 to 128 hex digits)") from exc
+    if not 16 <= len(key) <= 64:
+        raise ConfigError(f"{where} must be 32 to 128 hex digits (16 to 64 bytes)")
+    return key
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise ConfigError(
+            f"REGISTRY_CHECK_TIMEOUT must be a number of seconds, not {text!r}"
+        ) from exc
+    if not 0 < value <= 3600:
+        raise ConfigError("REGISTRY_CHECK_TIMEOUT must be between 0 and 3600 seconds")
+    return value
 
 
 def parse_system_checkers(text: str) -> dict[str, tuple[str, ...]]:

@@ -110,8 +110,8 @@ class PrivacyActChecker(Checker):
     def check_transfer(self, transfer: Transfer, prepared: Any) -> Iterator[Finding]:
         """After the original expiry, name the invalid renewal the transfer relies on."""
         agreement = transfer.agreement
-        if not applies(agreement) or prepared is None or transfer.on <= agreement.expires:
-            return
+        if not applies(agreement) or prepared is None or transfer.on <= transfer.term_end:
+            return  # in force, or extended by a valid renewal
         for index, renewal in enumerate(prepared.renewals):
             reasons = renewal_problems(agreement, renewal, index)
             if reasons:

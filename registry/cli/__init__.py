@@ -14,6 +14,7 @@ import click
 
 from ..engine.plugins import PluginError
 from ..errors import (
+    ConfigError,
     Conflict,
     DatabaseUnavailable,
     InvalidInput,
@@ -43,7 +44,7 @@ class RegistryGroup(click.Group):
         except (NotFound, Conflict) as exc:
             Output.current().error(str(exc))
             ctx.exit(EXIT_INVALID)
-        except (SchemaError, DatabaseUnavailable, PluginError) as exc:
+        except (SchemaError, DatabaseUnavailable, PluginError, ConfigError) as exc:
             Output.current().error(str(exc))
             ctx.exit(EXIT_ENVIRONMENT)
         except RegistryError as exc:

@@ -218,13 +218,22 @@ def decisions_verify(state: State, as_json: bool) -> None:
     help="Every disclosure about this person (their identifier, such as a TIN).",
 )
 @click.option("--summary", is_flag=True, help="Totals per agreement: transfers, records, people.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000_000),
+    default=1000,
+    show_default=True,
+    help="At most this many entries, newest first (not with --subject or --summary).",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @pass_state
 def disclosures(
-    state: State, agreement: str | None, subject: str | None, summary: bool, fmt: str
+    state: State, agreement: str | None, subject: str | None, summary: bool, limit: int, fmt: str
 ) -> None:
     """The disclosure accounting: date, recipient name and address, purpose, authority,
     agreement and version."""
+    if summary and subject:
+        raise InvalidInput("--summary counts per agreement; it cannot be combined with --subject")
     registry = state.registry()
     out = Output.current()
     if summary:
@@ -235,7 +244,7 @@ def disclosures(
         ]
         _emit(out, fmt, "Disclosures per agreement", columns, rows, totals)
         return
-    entries = registry.disclosures(agreement=agreement, subject=subject)
+    entries = registry.disclosures(agreement=agreement, subject=subject, limit=limit)
     columns = [
         "date",
         "recipient",

@@ -53,10 +53,25 @@ def test_a_hanging_checker_denies_after_the_deadline(db_url: str, tmp_path: Path
 
 
 def test_a_process_with_another_subject_key_is_refused(db_url: str, monkeypatch) -> None:
-    Registry.open(db_url).close()
+    with Registry.open(db_url) as first:
+        first.load([AGREEMENTS])
+        first.check(request(records=[record(1)]))
     monkeypatch.setenv("REGISTRY_SUBJECT_KEY", "ab" * 32)
-    with pytest.raises(SchemaError, match="hashed with subject key"):
-        Registry.open(db_url)
+    with Registry.open(db_url) as other:
+        assert other.verify().ok  # reading the log needs no key
+        with pytest.raises(SchemaError, match="hashed with subject key"):
+            other.check(request(records=[record(2)]))
+        with pytest.raises(SchemaError, match="hashed with subject key"):
+            other.disclosures(subject="100000001")
+        assert len(other.decisions()) == 1
+
+
+def test_a_malformed_subject_key_is_a_configuration_error(db_url: str, monkeypatch) -> None:
+    from registry.errors import ConfigError
+
+    monkeypatch.setenv("REGISTRY_SUBJECT_KEY", "not-hex")
+    with Registry.open(db_url) as registry, pytest.raises(ConfigError, match="hexadecimal"):
+        registry.check(request())
 
 
 def test_invalid_requests_are_refused_before_any_decision(db_url: str) -> None:

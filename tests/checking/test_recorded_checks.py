@@ -167,8 +167,16 @@ def test_expiring_uses_the_term_a_valid_renewal_extends(loaded: Registry) -> Non
     renewed = next(r for r in rows if r.agreement == "ssa-state-dhs-cma")
     assert (renewed.expires, renewed.due, renewed.flags) == (_date("2026-09-30"), "expiring", ())
     decision = loaded.check(
-        request(agreement="ssa-state-dhs-cma", source_system="ssa-sves", recipient="pa-dhs",
-                purpose="snap-eligibility-verification", fields=["individual.ssn"],
-                on="2026-06-01", request={"certification": True}, approvals=[], record_count=1)
+        request(
+            agreement="ssa-state-dhs-cma",
+            source_system="ssa-sves",
+            recipient="pa-dhs",
+            purpose="snap-eligibility-verification",
+            fields=["individual.ssn"],
+            on="2026-06-01",
+            request={"certification": True},
+            approvals=[],
+            record_count=1,
+        )
     )
     assert decision.allowed, decision.reasons
