@@ -27,22 +27,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def write_agreements(folder: Path) -> None:
-    """The shipped parties and the IRS-ICE memorandum without its volume limits (it caps
-    a request at 2,500 records), as ``bench-mou``."""
-    import shutil
-    import tomllib
-
-    import tomli_w
-
-    folder.mkdir()
-    shutil.copy(HERE.parent / "agreements" / "parties.toml", folder / "parties.toml")
-    data = tomllib.loads((HERE.parent / "agreements" / "irs-ice-2025-mou.toml").read_text())
-    data["id"] = "bench-mou"
-    data.pop("limits")
-    (folder / "bench-mou.toml").write_text(tomli_w.dumps(data))
-
-
 def write_file(path: Path, count: int, bad_last: bool) -> None:
     from typical import record
 
@@ -73,8 +57,7 @@ def scenario(name: str, path: str, url: str | None) -> dict[str, float | str]:
         from registry.service import Registry
 
         request = {k: v for k, v in REQUEST.items() if k != "records"}
-        request["fields"] = ["taxpayer.name", "taxpayer.address", "taxpayer.tin",
-                             "taxable_periods"]
+        request["fields"] = ["taxpayer.name", "taxpayer.address", "taxpayer.tin", "taxable_periods"]
         request["record_count"] = None
         registry = Registry.open(url)
         registry.load([Path(path).parent / "agreements"])
@@ -86,15 +69,22 @@ def scenario(name: str, path: str, url: str | None) -> dict[str, float | str]:
         registry.close()
     seconds = time.perf_counter() - start
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"scenario": name, "seconds": round(seconds, 2), "peak_rss_mb": round(rss_mb, 1),
-            "outcome": outcome}
+    return {
+        "scenario": name,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(rss_mb, 1),
+        "outcome": outcome,
+    }
 
 
 def run(name: str, path: Path, url: str | None) -> dict[str, float | str]:
     env = dict(os.environ, REGISTRY_SUBJECT_KEY="ab" * 32)
     done = subprocess.run(
         [sys.executable, __file__, "--one", name, "--file", str(path), "--url", url or ""],
-        capture_output=True, text=True, env=env, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if done.returncode:
         raise SystemExit(done.stderr)
@@ -113,9 +103,11 @@ def main() -> None:
     if args.one:
         print(json.dumps(scenario(args.one, args.file, args.url or None)))
         return
+    from typical import bench_agreements
+
     with tempfile.TemporaryDirectory() as tmp:
         good, bad = Path(tmp) / "good.ndjson", Path(tmp) / "bad.ndjson"
-        write_agreements(Path(tmp) / "agreements")
+        bench_agreements(Path(tmp) / "agreements")
         write_file(good, args.records, bad_last=False)
         write_file(bad, args.records, bad_last=True)
         print(f"{args.records:,} records, {good.stat().st_size / 1e6:.0f} MB of NDJSON")
@@ -129,9 +121,11 @@ def main() -> None:
             engine = sa.create_engine(args.postgres)
             with engine.begin() as conn:
                 conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-            url = sa.engine.make_url(args.postgres).update_query_dict(
-                {"options": f"-csearch_path={schema}"}
-            ).render_as_string(hide_password=False)
+            url = (
+                sa.engine.make_url(args.postgres)
+                .update_query_dict({"options": f"-csearch_path={schema}"})
+                .render_as_string(hide_password=False)
+            )
             try:
                 results.append(run("allow-postgresql", good, url))
             finally:
@@ -141,8 +135,10 @@ def main() -> None:
         base = float(results[0]["seconds"])
         for r in results:
             ratio = float(r["seconds"]) / base
-            print(f"{r['scenario']:<18} {r['seconds']:>7} s  {ratio:5.1f}x decode  "
-                  f"peak RSS {r['peak_rss_mb']:>6} MB  {r['outcome']}")
+            print(
+                f"{r['scenario']:<18} {r['seconds']:>7} s  {ratio:5.1f}x decode  "
+                f"peak RSS {r['peak_rss_mb']:>6} MB  {r['outcome']}"
+            )
 
 
 if __name__ == "__main__":

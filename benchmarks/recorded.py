@@ -22,14 +22,14 @@ os.environ.setdefault("REGISTRY_SUBJECT_KEY", "cd" * 32)
 
 
 def measure(label: str, url: str, checks: int) -> None:
-    from typical import REQUEST
+    from typical import REQUEST, bench_agreements
 
     from registry.service import Registry
 
     registry = Registry.open(url)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "agreements"
-        _agreements(folder)
+        bench_agreements(folder)
         registry.load([folder])
     request = copy.deepcopy(REQUEST)
     request["agreement"] = "bench-mou"
@@ -46,22 +46,10 @@ def measure(label: str, url: str, checks: int) -> None:
     registry.close()
     samples.sort()
     p99 = samples[int(len(samples) * 0.99) - 1]
-    print(f"{label:<11} {checks} checks: median {statistics.median(samples):6.2f} ms   "
-          f"p99 {p99:6.2f} ms   ({checks / (sum(samples) / 1000):,.0f} checks/s sequential)")
-
-
-def _agreements(folder: Path) -> None:
-    import shutil
-    import tomllib
-
-    import tomli_w
-
-    folder.mkdir()
-    shutil.copy(HERE.parent / "agreements" / "parties.toml", folder / "parties.toml")
-    data = tomllib.loads((HERE.parent / "agreements" / "irs-ice-2025-mou.toml").read_text())
-    data["id"] = "bench-mou"
-    data.pop("limits")
-    (folder / "bench-mou.toml").write_text(tomli_w.dumps(data))
+    print(
+        f"{label:<11} {checks} checks: median {statistics.median(samples):6.2f} ms   "
+        f"p99 {p99:6.2f} ms   ({checks / (sum(samples) / 1000):,.0f} checks/s sequential)"
+    )
 
 
 def main() -> None:

@@ -35,8 +35,12 @@ def record(i: int) -> dict[str, Any]:
         "taxpayer": {
             "name": f"Person {i}",
             "tin": f"{100_000_000 + i}",
-            "address": {"street": f"{i + 12} Main St", "city": "Springfield", "state": "IL",
-                        "zip": "62701"},
+            "address": {
+                "street": f"{i + 12} Main St",
+                "city": "Springfield",
+                "state": "IL",
+                "zip": "62701",
+            },
         },
         "taxable_periods": [2023],
     }
@@ -90,3 +94,19 @@ class Decider:
         check = Check(self.evaluator, self.request, self.on, self.candidates, self.parties, {})
         check.feed(0, self.records)
         return check.decide(self.usage, 3, "bench", self.at)
+
+
+def bench_agreements(folder: Path) -> None:
+    """The shipped parties and the IRS-ICE memorandum without its volume limits (it caps a
+    request at 2,500 records and a month at 10,000), as ``bench-mou``, in ``folder``."""
+    import shutil
+    import tomllib
+
+    import tomli_w
+
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / "agreements" / "parties.toml", folder / "parties.toml")
+    data = tomllib.loads((ROOT / "agreements" / "irs-ice-2025-mou.toml").read_text())
+    data["id"] = "bench-mou"
+    data.pop("limits")
+    (folder / "bench-mou.toml").write_text(tomli_w.dumps(data))

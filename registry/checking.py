@@ -15,7 +15,7 @@ import datetime
 import gc
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -118,14 +118,7 @@ class Checking:
         with self.db.write() as session:
             locked = log.lock_head(session)
             catalog = self.catalog(locked.catalog_revision)
-            check = Check(
-                self.evaluator,
-                request,
-                on,
-                catalog.candidates(request, on),
-                catalog.parties,
-                catalog.received_under(request, on),
-            )
+            check = self._start(catalog, request, on)
             decision = self._decide(session, check, count, [(0, records)] if records else [])
             subjects = self._subjects(decision, catalog, records) if decision.allowed else []
             log.append_decision(session, locked, decision, request, subjects, hasher.key_id)
@@ -146,28 +139,13 @@ class Checking:
         on = request.on or datetime.date.today()
         with self.db.read() as session:
             catalog = self.catalog(log.catalog_revision(session))
-        check = Check(
-            self.evaluator,
-            request,
-            on,
-            catalog.candidates(request, on),
-            catalog.parties,
-            catalog.received_under(request, on),
-        )
+        check = self._start(catalog, request, on)
         spool = SubjectSpool(self.hasher, _subject_keys(check))
         seen, failure = 0, None
-        batch: list[Any] = []
         collecting = gc.isenabled()
         gc.disable()  # decoded records hold no cycles; collecting them costs more than they do
         try:
-            for record in records:
-                batch.append(record)
-                if len(batch) >= batch_size:
-                    failure = failure or self._feed(check, seen, batch)
-                    spool.add(batch)
-                    seen += len(batch)
-                    batch = []
-            if batch:
+            for batch in _batches(records, batch_size):
                 failure = failure or self._feed(check, seen, batch)
                 spool.add(batch)
                 seen += len(batch)
@@ -188,6 +166,16 @@ class Checking:
             subjects = spool.subjects(decision.agreement) if decision.allowed else []
             log.append_decision(session, locked, decision, request, subjects, self.hasher.key_id)
         return decision
+
+    def _start(self, catalog: Catalog, request: CheckRequest, on: datetime.date) -> Check:
+        return Check(
+            self.evaluator,
+            request,
+            on,
+            catalog.candidates(request, on),
+            catalog.parties,
+            catalog.received_under(request, on),
+        )
 
     def _feed(self, check: Check, start: int, batch: Sequence[Any]) -> str | None:
         try:
@@ -338,18 +326,7 @@ class Checking:
 
     def summary(self, agreement: str | None = None) -> list[DisclosureSummary]:
         with self.db.read() as session:
-            totals = accounting.summary(session, agreement)
-        return [
-            DisclosureSummary(
-                agreement=t.agreement,
-                transfers=t.transfers,
-                records=t.records,
-                people=t.people,
-                first=t.first,
-                last=t.last,
-            )
-            for t in totals
-        ]
+            return accounting.summary(session, agreement)
 
 
 class SubjectSpool:
@@ -379,6 +356,17 @@ class SubjectSpool:
     def subjects(self, agreement: str | None) -> list[bytes]:
         parts = self.keys.get(agreement or "")
         return self._by_key[parts][0] if parts else []
+
+
+def _batches(records: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _subject_keys(check: Check) -> dict[str, str]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..schemas import DisclosureSummary
 from .decisions import LoggedDecision, decode_entry
 from .tables import decision_log, disclosure
 
@@ -59,17 +59,8 @@ def _decoded(rows: Sequence[Any]) -> list[Disclosed]:
     return out
 
 
-@dataclasses.dataclass(frozen=True)
-class Totals:
-    agreement: str
-    transfers: int
-    records: int
-    people: int
-    first: datetime.date | None
-    last: datetime.date | None
-
-
-def summary(session: Session, agreement_id: str | None = None) -> list[Totals]:
+def summary(session: Session, agreement_id: str | None = None) -> list[DisclosureSummary]:
+    """Per agreement: allowed, uncancelled transfers, their records and distinct people."""
     allowed = (
         sa.select(
             decision_log.c.seq,
@@ -100,7 +91,7 @@ def summary(session: Session, agreement_id: str | None = None) -> list[Totals]:
         ).all()
     )
     return [
-        Totals(
+        DisclosureSummary(
             agreement=a,
             transfers=int(n),
             records=int(r),
