@@ -46,6 +46,8 @@ def decode_request(value: CheckRequest | Mapping[str, Any] | bytes | str) -> Che
         return msgspec.convert(value, CheckRequest)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise invalid_request(str(exc)) from exc
+    except RecursionError as exc:
+        raise invalid_request("the request is nested too deeply") from exc
 
 
 def invalid_request(message: str) -> InvalidInput:
@@ -75,7 +77,7 @@ class Checking:
         db: Database,
         evaluator: Evaluator,
         hasher: Callable[[], SubjectHasher],
-        load_catalog: Callable[[], Catalog],
+        load_catalog: Callable[[Any], Catalog],
         timeout: float,
     ) -> None:
         self.db = db
@@ -100,10 +102,12 @@ class Checking:
                 self._hasher = self._make_hasher()
             return self._hasher
 
-    def catalog(self, revision: int) -> Catalog:
+    def catalog(self, revision: int, session: Any) -> Catalog:
+        """The cached catalog, read again through ``session`` (no second connection, so
+        a check holding the log's lock never waits for the pool) when it has moved."""
         with self._catalog_lock:
             if self._catalog is None or self._catalog.revision != revision:
-                self._catalog = self._load_catalog()
+                self._catalog = self._load_catalog(session)
             return self._catalog
 
     # --- checks -------------------------------------------------------------------------
@@ -117,7 +121,7 @@ class Checking:
         hasher = self.hasher  # before the log's lock: the first use may write the key's id
         with self.db.write() as session:
             locked = log.lock_head(session)
-            catalog = self.catalog(locked.catalog_revision)
+            catalog = self.catalog(locked.catalog_revision, session)
             check = self._start(catalog, request, on)
             decision = self._decide(session, check, count, [(0, records)] if records else [])
             subjects = self._subjects(decision, catalog, records) if decision.allowed else []
@@ -138,7 +142,7 @@ class Checking:
             raise InvalidInput("give the records in the request or as a stream, not both")
         on = request.on or datetime.date.today()
         with self.db.read() as session:
-            catalog = self.catalog(log.catalog_revision(session))
+            catalog = self.catalog(log.catalog_revision(session), session)
         check = self._start(catalog, request, on)
         spool = SubjectSpool(self.hasher, _subject_keys(check))
         seen, failure = 0, None
@@ -155,10 +159,13 @@ class Checking:
         count = request.record_count if request.record_count is not None else seen
         with self.db.write() as session:
             locked = log.lock_head(session)
-            current = self.catalog(locked.catalog_revision)
+            current = self.catalog(locked.catalog_revision, session)
             changed = current is not catalog and _terms(current, request, on) != _terms(
                 catalog, request, on
             )
+            if current is not catalog:  # agreements and parties as they are now
+                check.parties = current.parties
+                check.received_under = current.received_under(request, on)
             if failure or changed or (request.record_count is not None and seen != count):
                 decision = self._refusal(check, count, failure, changed, seen)
             else:
@@ -347,7 +354,7 @@ class SubjectSpool:
             for record in records:
                 value = record
                 for part in parts:
-                    value = value.get(part) if type(value) is dict else None
+                    value = value.get(part) if isinstance(value, dict) else None
                 subject = digest(value)
                 if subject is not None and subject not in seen:
                     seen.add(subject)

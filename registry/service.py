@@ -71,19 +71,23 @@ class Registry:
 
     def _subject_hasher(self) -> SubjectHasher:
         hasher = SubjectHasher(self.settings.subject_key_bytes())
-        with self.db.write() as session:
-            meta.ensure_subject_key(session, hasher.key_id)
+
+        def record_key_id() -> None:
+            with self.db.write() as session:
+                meta.ensure_subject_key(session, hasher.key_id)
+
+        retrying(record_key_id)  # two processes may record it first at once
         return hasher
 
-    def _load_catalog(self) -> Catalog:
-        with self.db.read() as session:
-            revision = catalog_revision(session)
-        stored = self.agreements_store.all()
-        return Catalog(revision, {s.id: s for s in stored}, self.agreements_store.parties())
+    def _load_catalog(self, session: Any) -> Catalog:
+        revision = catalog_revision(session)
+        stored = self.agreements_store.all(session)
+        parties = self.agreements_store.parties(session)
+        return Catalog(revision, {s.id: s for s in stored}, parties)
 
     def catalog(self) -> Catalog:
         with self.db.read() as session:
-            return self.checking.catalog(catalog_revision(session))
+            return self.checking.catalog(catalog_revision(session), session)
 
     @classmethod
     def open(

@@ -33,8 +33,9 @@ ZIP_KEYS = ("zip", "zip_code", "postal_code", "zipcode")
 
 # First words of the placeholders PLACEHOLDER matches: most text is ruled out by its first
 # word alone, and the full pattern runs only for the rest.
+_FIRST_WORD = re.compile(r"[^\W\d_]+")
 _FIRST_WORDS = frozenset(
-    "unknown address failed not none n/a na n.a n null nil don't dont do no unavailable "
+    "unknown address failed not none na n null nil don dont do no unavailable "
     "tbd to same see refused withheld declined homeless general test sample street "
     "redacted blank".split()
 )
@@ -47,7 +48,8 @@ def is_placeholder(text: str) -> bool:
         return True
     if stripped.count(stripped[0]) == len(stripped):
         return True
-    first = stripped.split(None, 1)[0].lower().strip(".,;:!?-\"'")
+    word = _FIRST_WORD.search(stripped)  # the first run of letters: "(Unknown)" → "unknown"
+    first = word.group().lower() if word else ""
     return first in _FIRST_WORDS and PLACEHOLDER.fullmatch(text) is not None
 
 

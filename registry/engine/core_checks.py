@@ -15,6 +15,7 @@ from . import fieldtree
 from .checker import Finding, Transfer
 from .fields import covers, reaches_into
 from .recordcheck import compile_check
+from .subjects import is_identifier
 from .values import is_missing
 
 
@@ -38,6 +39,8 @@ class CorePrepared:
         try:
             return self.verdicts[field]
         except KeyError:
+            if len(self.verdicts) >= 4096:  # record keys are the caller's: keep it bounded
+                self.verdicts.clear()
             found = self.verdicts[field] = _field_verdict(self.agreement, field)
             return found
 
@@ -58,7 +61,7 @@ def prepare(agreement: Agreement) -> CorePrepared:
         verdicts={},
         tree=tree,
         requested={},
-        clean=compile_check(required, tree),
+        clean=compile_check(required, tree, agreement.records.subject_key),
     )
 
 
@@ -182,7 +185,7 @@ def _signer(given: Mapping[str, Any], p: CorePrepared) -> Iterator[Finding]:
 
 def _approvals(given: Sequence[Any], p: CorePrepared) -> Iterator[Finding]:
     for role, count in p.approvals:
-        people = {a.by.strip() for a in given if a.role == role and a.by.strip()}
+        people = {a.by.strip().casefold() for a in given if a.role == role and a.by.strip()}
         if len(people) < count:
             yield Finding(
                 "approval_missing",
@@ -264,6 +267,7 @@ def check_records(
             entry[1].append(index)
 
     clean = p.clean
+    subject_key = p.agreement.records.subject_key
     for record in records:
         if clean(record):
             index += 1
@@ -276,9 +280,10 @@ def check_records(
             value: Any = record
             for part in parts:
                 value = value.get(part) if isinstance(value, dict) else None
-            if (not value and (value is None or value is False or type(value) in _EMPTY)) or (
+            absent = (not value and (value is None or value is False or type(value) in _EMPTY)) or (
                 type(value) is str and value.isspace()
-            ):
+            )
+            if absent or (field == subject_key and not is_identifier(value)):
                 missing.setdefault(field, []).append(index)
         fieldtree.walk(record, tree, "", verdict, found)
         index += 1

@@ -162,7 +162,7 @@ class Evaluator:
                 continue
             try:
                 found = checkers[name].check_transfer(transfer, policy.prepared[name])
-                reasons.extend(_reason(name, f) for f in found)
+                reasons.extend(_reason(name, _valid(f)) for f in found)
             except Exception as exc:
                 reasons.append(_failed(name, f"{type(exc).__name__}: {exc}"))
         return reasons
@@ -182,9 +182,11 @@ class Evaluator:
             if name in policy.broken or merged.failed(name):
                 continue
             try:
+                end = start + len(batch)
                 for finding in checkers[name].check_records(
                     transfer, policy.prepared[name], batch, start
                 ):
+                    _valid(finding, start, end)
                     merged.add(name, finding)
             except Exception as exc:
                 merged.fail(name, f"{type(exc).__name__}: {exc}")
@@ -229,6 +231,27 @@ class RecordFindings:
         ]
         out.extend(_failed(name, message) for name, message in self._failed.items())
         return out
+
+
+def _valid(finding: Any, start: int = 0, end: int | None = None) -> Finding:
+    """A checker's finding, or TypeError: anything else would end up in the log."""
+    if not isinstance(finding, Finding):
+        raise TypeError(f"returned {type(finding).__name__}, not a Finding")
+    if (
+        not isinstance(finding.code, str)
+        or not finding.code
+        or not isinstance(finding.message, str)
+    ):
+        raise TypeError("returned a finding without a code or a message")
+    if finding.field is not None and not isinstance(finding.field, str):
+        raise TypeError("returned a finding whose field is not text")
+    for index in finding.records or ():
+        if type(index) is not int or index < start or (end is not None and index >= end):
+            given = f" ({start} to {end - 1})" if end is not None else ""
+            raise TypeError(
+                f"returned record index {index!r}, outside the records it was given{given}"
+            )
+    return finding
 
 
 def _config(agreement: Agreement, name: str, checker: Checker) -> Any:

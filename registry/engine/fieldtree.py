@@ -63,10 +63,14 @@ def walk(
             _leaves(sub, path, verdict, found)
         elif isinstance(sub, dict) and sub:
             walk(sub, node, path + ".", verdict, found)
-        elif isinstance(sub, list) and sub and isinstance(sub[0], dict):
+        elif isinstance(sub, list) and any(isinstance(item, dict) for item in sub):
             for item in sub:
-                if isinstance(item, dict):
+                if isinstance(item, dict) and item:
                     walk(item, node, path + ".", verdict, found)
+                else:  # a scalar (or empty table) beside tables: a value of the path itself
+                    result = verdict(path)
+                    if result is not None:
+                        found(path, result)
         else:
             result = verdict(path)
             if result is not None:
@@ -79,10 +83,9 @@ def _leaves(
     if isinstance(value, dict) and value:
         for key, sub in value.items():
             _leaves(sub, f"{path}.{key}", verdict, found)
-    elif isinstance(value, list) and value and isinstance(value[0], dict):
+    elif isinstance(value, list) and any(isinstance(item, dict) for item in value):
         for item in value:
-            if isinstance(item, dict):
-                _leaves(item, path, verdict, found)
+            _leaves(item, path, verdict, found)
     else:
         result = verdict(path)
         if result is not None:

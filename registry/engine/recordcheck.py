@@ -15,16 +15,19 @@ from collections.abc import Callable
 from typing import Any
 
 from .fieldtree import CLEAN
+from .subjects import is_identifier
 
 _EMPTY = (str, list, dict, tuple)
 
 
 def compile_check(
-    required: tuple[tuple[str, tuple[str, ...]], ...], tree: dict[str, Any]
+    required: tuple[tuple[str, tuple[str, ...]], ...],
+    tree: dict[str, Any],
+    subject_key: str | None = None,
 ) -> Callable[[Any], bool]:
     lines = ["def clean(record):", "    if type(record) is not dict:", "        return False"]
-    constants: dict[str, Any] = {"_EMPTY": _EMPTY}
-    for number, (_, parts) in enumerate(required):
+    constants: dict[str, Any] = {"_EMPTY": _EMPTY, "_identifier": is_identifier}
+    for number, (field, parts) in enumerate(required):
         access = "".join(f"[{part!r}]" for part in parts)
         lines += [
             "    try:",
@@ -36,6 +39,8 @@ def compile_check(
             f" or (type(v{number}) is str and v{number}.isspace()):",
             "        return False",
         ]
+        if field == subject_key:
+            lines += [f"    if not _identifier(v{number}):", "        return False"]
     _tree_lines(tree, "record", lines, constants, [0])
     lines.append("    return True")
     namespace: dict[str, Any] = dict(constants)
@@ -58,9 +63,9 @@ def _tree_lines(
         counter[0] += 1
         child = f"t{counter[0]}"
         lines += [
-            f"    {child} = {name}.get({key!r})",
-            f"    if {child} is not None:",
-            f"        if type({child}) is not dict:",
+            f"    if {key!r} in {name}:",
+            f"        {child} = {name}[{key!r}]",
+            f"        if type({child}) is not dict or not {child}:",
             "            return False",
         ]
         nested: list[str] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from typing import Any
 
 _DIGITS_ONLY = re.compile(r"^[\d\s-]+$")
@@ -18,15 +19,30 @@ DIGEST_SIZE = 16
 
 
 def normalise(value: Any) -> str | None:
-    """The canonical text of an identifier, or None when there is none."""
-    if value is None or value is False or isinstance(value, (dict, list)):
+    """The canonical text of an identifier, or None when there is none.
+
+    Text or a whole number only (a list or a table identifies nobody). Digits of any
+    script become ASCII digits; an identifier of digits, dashes and spaces keeps its digits
+    only, so "123-45-6789", "123 45 6789" and "123456789" are one person.
+    """
+    if type(value) is int:
+        value = str(value)
+    if not isinstance(value, str):
         return None
-    text = str(value).strip()
-    if not text:
-        return None
+    text = value.strip()
+    if not text.isascii():
+        text = "".join(
+            str(digit) if (digit := unicodedata.decimal(ch, None)) is not None else ch
+            for ch in text
+        )
     if _DIGITS_ONLY.match(text):
-        return re.sub(r"[\s-]", "", text)
-    return text
+        text = re.sub(r"[\s-]", "", text)
+    return text or None
+
+
+def is_identifier(value: Any) -> bool:
+    """True when ``value`` names a person: hashing it would give an accounting entry."""
+    return normalise(value) is not None
 
 
 class SubjectHasher:

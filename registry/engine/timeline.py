@@ -5,6 +5,7 @@ before the first version takes force, the first version (which then denies as no
 effective). The status on D starts from the version's ``status`` (as of ``effective``),
 then every dated change on or before D applies in date order: the version's own
 ``status_changes`` first, then events recorded through the CLI or API on the same day.
+Termination is final: changes dated after it do not apply.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def status_on(
     ]
     changes.extend((event.on, 1, event.status) for event in events)
     for day, _, new_status in sorted(changes, key=lambda c: (c[0], c[1])):
-        if day > on:
-            break
+        if day > on or status == "terminated":
+            break  # termination is final, whatever was recorded for later days
         status = new_status
     return status
 

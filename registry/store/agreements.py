@@ -8,9 +8,10 @@ same agreement each get their own version number, never the same one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlmodel import Session, col, select
 
@@ -86,9 +87,9 @@ class AgreementStore:
 
     # --- reading ----------------------------------------------------------------------
 
-    def parties(self) -> dict[str, Party]:
-        """The current version of every party."""
-        with self.db.read() as session:
+    def parties(self, session: Session | None = None) -> dict[str, Party]:
+        """The current version of every party (through ``session`` when given)."""
+        with self._session(session) as session:
             rows = session.exec(
                 select(PartyVersionRow)
                 .join(PartyRow, col(PartyRow.id) == col(PartyVersionRow.party_id))
@@ -102,11 +103,21 @@ class AgreementStore:
             raise NotFound(f"no agreement '{agreement_id}'")
         return found[0]
 
-    def all(self) -> list[StoredAgreement]:
-        return self._read(None)
+    def all(self, session: Session | None = None) -> list[StoredAgreement]:
+        return self._read(None, session)
 
-    def _read(self, ids: Sequence[str] | None) -> list[StoredAgreement]:
-        with self.db.read() as session:
+    @contextlib.contextmanager
+    def _session(self, session: Session | None) -> Iterator[Session]:
+        if session is not None:
+            yield session
+        else:
+            with self.db.read() as fresh:
+                yield fresh
+
+    def _read(
+        self, ids: Sequence[str] | None, session: Session | None = None
+    ) -> list[StoredAgreement]:
+        with self._session(session) as session:
             heads = select(AgreementRow).order_by(col(AgreementRow.id))
             versions = select(AgreementVersionRow).order_by(
                 col(AgreementVersionRow.agreement_id), col(AgreementVersionRow.version)
