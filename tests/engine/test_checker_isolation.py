@@ -18,7 +18,8 @@ from registry.engine.decide import Candidate, Check
 from registry.engine.evaluate import Evaluator
 from registry.engine.plugins import Plugins, build_plugins
 from registry.schemas import Agreement, CheckRequest, Decision, PartiesFile, Reason
-from tests.conftest import PARTIES, agreement_data
+from tests.conftest import PARTIES
+from tests.engine.test_core_checks import make_agreement, make_request
 
 ON = datetime.date(2025, 6, 1)
 CHECKED_AT = datetime.datetime(2025, 6, 1, 9, 0, tzinfo=datetime.UTC)
@@ -147,29 +148,6 @@ def plugin_dir(tmp_path: Path, **files: str) -> Path:
 
 def with_plugins(tmp_path: Path, **files: str) -> Plugins:
     return build_plugins(plugins_dir=plugin_dir(tmp_path, **files))
-
-
-def make_agreement(**changes: Any) -> Agreement:
-    return msgspec.convert(agreement_data(**changes), Agreement)
-
-
-def make_request(**changes: Any) -> CheckRequest:
-    """A request the base agreement allows, with top-level keys replaced."""
-    data: dict[str, Any] = {
-        "agreement": "test-mou",
-        "source_system": "irs-itin-address",
-        "recipient": "dhs-ice",
-        "purpose": "nontax-criminal-investigation",
-        "fields": ["taxpayer.name", "taxpayer.address"],
-        "request": {
-            "signed_by": "Director",
-            "case_number": "C-2025-17",
-            "statutory_authority": "8 U.S.C. 1253(a)(1)",
-        },
-        "approvals": [{"role": "disclosure-officer", "by": "a.jones"}],
-    }
-    data.update(changes)
-    return msgspec.convert(data, CheckRequest)
 
 
 def record(name: str = "Ana Diaz") -> dict[str, Any]:

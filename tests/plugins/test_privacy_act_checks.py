@@ -18,7 +18,8 @@ from registry.engine.decide import Candidate, Check
 from registry.engine.evaluate import Evaluator
 from registry.engine.plugins import Plugins
 from registry.schemas import Agreement, CheckRequest, Decision, PartiesFile, Reason
-from tests.conftest import PARTIES, agreement_data
+from tests.conftest import PARTIES
+from tests.plugins.test_privacy_act_lint import cma as cma_data
 
 PARTY_MAP = {p.id: p for p in msgspec.convert(PARTIES, PartiesFile).party}
 CHECKED_AT = datetime.datetime(2025, 10, 1, 8, 0, tzinfo=datetime.UTC)
@@ -37,24 +38,7 @@ VALID_RENEWAL: dict[str, Any] = {
 
 def cma(renewals: list[dict[str, Any]] | None = None, **changes: Any) -> Agreement:
     """A computer matching agreement from SSA to a state agency, 2024-04-01 to 2025-09-30."""
-    table: dict[str, Any] = {"transmitted_to_congress": "2024-02-01"}
-    if renewals is not None:
-        table["renewals"] = renewals
-    data = {
-        "id": "ssa-state-cma",
-        "kind": "cma",
-        "effective": "2024-04-01",
-        "expires": "2025-09-30",
-        "discloser": "ssa",
-        "recipients": ["state-dhs"],
-        "legal_authority": ["5 U.S.C. 552a(o)"],
-        "required_checkers": ["privacy_act"],
-        "fields": {"permitted": ["individual.ssn", "individual.name"]},
-        "records": {"required_fields": ["individual.ssn"], "subject_key": "individual.ssn"},
-        "checkers": {"privacy_act": table},
-        **changes,
-    }
-    return msgspec.convert(agreement_data(**data), Agreement)
+    return msgspec.convert(cma_data(renewals, **changes), Agreement)
 
 
 def renewal(**changes: Any) -> dict[str, Any]:
