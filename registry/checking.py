@@ -36,6 +36,10 @@ BATCH = 1_000
 _request_decoder = msgspec.json.Decoder(CheckRequest)
 
 
+def _new_pool() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="checker")
+
+
 def decode_request(value: CheckRequest | Mapping[str, Any] | bytes | str) -> CheckRequest:
     """A strict CheckRequest from a Struct, a dict or JSON; InvalidInput names the field."""
     if isinstance(value, CheckRequest):
@@ -88,7 +92,7 @@ class Checking:
         self._catalog: Catalog | None = None
         self._catalog_lock = threading.Lock()
         self.timeout = timeout
-        self._pool = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="checker")
+        self._pool = _new_pool()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -219,10 +223,17 @@ class Checking:
         return log.period_usage(session, agreement.id, first, on)
 
     def _run(self, work: Callable[[], T]) -> T:
-        future = self._pool.submit(work)
+        pool = self._pool
+        future = pool.submit(work)
         try:
             return future.result(timeout=self.timeout)
         except concurrent.futures.TimeoutError as exc:
+            # A thread cannot be stopped: leave the hung one to its pool and give later
+            # checks a fresh pool, so hung checkers never take all the workers.
+            with self._catalog_lock:
+                if self._pool is pool:
+                    self._pool = _new_pool()
+                    pool.shutdown(wait=False, cancel_futures=True)
             raise TimeoutError from exc
 
     def _refusal(

@@ -93,3 +93,24 @@ def test_invalid_requests_are_refused_before_any_decision(db_url: str) -> None:
         with pytest.raises(InvalidInput):
             registry.check(b'{"source_system": ')
         assert registry.decisions() == []
+
+
+def test_hung_checkers_never_take_every_worker(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "slow.py").write_text(textwrap.dedent(SLOW))
+    registry = Registry.open(db_url, plugins=build_plugins(folder))
+    registry.checking.timeout = 0.05
+    try:
+        registry.load([AGREEMENTS])
+        for _ in range(10):  # more than the 8 workers of one pool, each left hanging
+            decision = registry.check(request(record_count=1))
+            assert [r.code for r in decision.reasons] == ["checker_failed"]
+        # the hung threads sleep on for about 3 s: a check queued behind them would miss
+        # a 1 s deadline
+        registry.checking.timeout = 1.0
+        registry.checking.evaluator.plugins.checkers.pop("slow")
+        registry.checking.evaluator._cache.clear()
+        assert registry.check(request(record_count=1)).allowed
+    finally:
+        registry.close()
