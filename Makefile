@@ -1,5 +1,5 @@
 # Two commands: `make demo` (install, load agreements/ into the embedded SQLite file,
-# show them) and `make test` (install, lint, run the suite on SQLite and PostgreSQL).
+# show them, check one transfer that fits and one that does not) and `make test` (install, lint, run the suite on SQLite and PostgreSQL).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -23,6 +23,9 @@ demo: install
 	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry agreements load agreements/
 	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry agreements list
 	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry expiring --within 365
+	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry check examples/check-ice.json
+	-REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry check examples/check-ice-zip-only.json
+	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry decisions verify
 	@echo
 	@echo "Loaded into $(DEMO_DATA)/registry.db. Try:"
 	@echo "  export REGISTRY_DATA_DIR=$(DEMO_DATA); . $(BIN)/activate"
