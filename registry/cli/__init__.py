@@ -7,7 +7,6 @@ is wrong (database unreachable, schema out of date, a plugin that fails to load)
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
@@ -80,10 +79,6 @@ def _register() -> None:
 
 
 _register()
-
-
-def run() -> None:  # pragma: no cover - console entry when imported differently
-    sys.exit(main())
 
 
 __all__ = ["main"]
