@@ -122,3 +122,13 @@ class Checker:
             field=field,
             hint=hint,
         )
+
+
+def decode_table(checker: Any, agreement: Agreement) -> Any:
+    """The checker's ``[checkers.NAME]`` table of ``agreement``, decoded with its ``config``
+    Struct; None when the agreement has none or the checker takes none. Raises
+    ``msgspec.ValidationError`` when the table does not fit the schema."""
+    config = getattr(checker, "config", None)
+    if config is None or checker.name not in agreement.checkers:
+        return None
+    return msgspec.convert(agreement.checkers[checker.name], config)

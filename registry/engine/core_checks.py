@@ -246,9 +246,6 @@ def _redisclosure(t: Transfer) -> Iterator[Finding]:
             )
 
 
-_EMPTY = (str, list, dict, tuple)
-
-
 def check_records(
     p: CorePrepared, records: Sequence[Mapping[str, Any]], start: int
 ) -> Iterator[Finding]:
@@ -280,10 +277,7 @@ def check_records(
             value: Any = record
             for part in parts:
                 value = value.get(part) if isinstance(value, dict) else None
-            absent = (not value and (value is None or value is False or type(value) in _EMPTY)) or (
-                type(value) is str and value.isspace()
-            )
-            if absent or (field == subject_key and not is_identifier(value)):
+            if is_missing(value) or (field == subject_key and not is_identifier(value)):
                 missing.setdefault(field, []).append(index)
         fieldtree.walk(record, tree, "", verdict, found)
         index += 1

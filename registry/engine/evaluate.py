@@ -14,10 +14,8 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import msgspec
-
 from ..schemas import Agreement, Reason
-from .checker import Checker, Finding, Transfer
+from .checker import Finding, Transfer, decode_table
 from .plugins import Plugins
 
 MAX_RECORD_INDEXES = 1000
@@ -98,7 +96,7 @@ class Evaluator:
         denies with checker_failed when it runs). Returns its extension of the term."""
         checker = self.plugins.checkers[name]
         try:
-            config = configs[name] = _config(agreement, name, checker)
+            config = configs[name] = decode_table(checker, agreement)
             prepared[name] = checker.prepare(agreement, config)
             return checker.term_end(agreement, config)
         except Exception as exc:
@@ -252,12 +250,6 @@ def _valid(finding: Any, start: int = 0, end: int | None = None) -> Finding:
                 f"returned record index {index!r}, outside the records it was given{given}"
             )
     return finding
-
-
-def _config(agreement: Agreement, name: str, checker: Checker) -> Any:
-    if checker.config is None or name not in agreement.checkers:
-        return None
-    return msgspec.convert(agreement.checkers[name], checker.config)
 
 
 def _code(checker: str, code: str) -> str:

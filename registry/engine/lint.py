@@ -15,7 +15,7 @@ import msgspec
 
 from ..documents import SourceDocument, structure_errors
 from ..schemas import Agreement, PartiesFile, Party, Problem
-from .checker import LintContext
+from .checker import LintContext, decode_table
 from .plugins import Plugins
 
 
@@ -120,7 +120,7 @@ def _agreement_problems(
                 out.append(doc.problem("error", "schema", message, path, hint))
     for name, checker in plugins.checkers.items():
         try:
-            config = _config(agreement, name, checker.config)
+            config = decode_table(checker, agreement)
         except msgspec.ValidationError:
             continue  # already reported above
         out.extend(_guarded(doc, name, checker.lint, agreement, config, context))
@@ -129,12 +129,6 @@ def _agreement_problems(
         kwargs = {arg: values[arg] for arg in impl.argnames if arg in values}
         out.extend(_guarded(doc, impl.plugin_name, impl.function, **kwargs))
     return out
-
-
-def _config(agreement: Agreement, name: str, config_type: type | None) -> object | None:
-    if config_type is None or name not in agreement.checkers:
-        return None
-    return msgspec.convert(agreement.checkers[name], config_type)
 
 
 def _guarded(
