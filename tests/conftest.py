@@ -161,15 +161,20 @@ BASE_AGREEMENT: dict[str, Any] = {
 }
 
 
-def agreement_data(**changes: Any) -> dict[str, Any]:
-    """The base agreement with top-level keys replaced (None removes a key)."""
-    data = copy.deepcopy(BASE_AGREEMENT)
+def replaced(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``base`` with top-level keys replaced (None removes a key)."""
+    data = copy.deepcopy(base)
     for key, value in changes.items():
         if value is None:
             data.pop(key, None)
         else:
             data[key] = value
     return data
+
+
+def agreement_data(**changes: Any) -> dict[str, Any]:
+    """The base agreement with top-level keys replaced (None removes a key)."""
+    return replaced(BASE_AGREEMENT, changes)
 
 
 def _dates(value: Any) -> Any:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
+
+from tests.conftest import replaced
 
 AGREEMENT = "irs-ice-2025-mou"
 
@@ -44,10 +45,5 @@ def record(i: int, **changes: Any) -> dict[str, Any]:
 
 
 def request(**changes: Any) -> dict[str, Any]:
-    data = copy.deepcopy(REQUEST)
-    for key, value in changes.items():
-        if value is None:
-            data.pop(key, None)
-        else:
-            data[key] = value
-    return data
+    """The base request with top-level keys replaced (None removes a key)."""
+    return replaced(REQUEST, changes)

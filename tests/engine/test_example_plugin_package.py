@@ -27,6 +27,7 @@ import registry
 from registry.engine.plugins import ENTRY_POINT_GROUP, build_plugins
 from registry.schemas import Decision
 from registry.service import Registry
+from tests.checking.helpers import request as base_request
 from tests.conftest import AGREEMENTS, ROOT, TEST_SUBJECT_KEY
 
 EXAMPLE_PROJECT = ROOT / "tests" / "example_plugin"
@@ -241,23 +242,7 @@ def check(reg: Registry, agreement: str, *names: str, **changes: Any) -> Decisio
         }
         for index, name in enumerate(names)
     ]
-    request = {
-        "agreement": agreement,
-        "source_system": "irs-itin-address",
-        "recipient": "dhs-ice",
-        "purpose": "nontax-criminal-investigation",
-        "fields": ["taxpayer.name", "taxpayer.address"],
-        "on": "2025-06-01",
-        "request": {
-            "signed_by": "Director, U.S. Immigration and Customs Enforcement",
-            "statutory_authority": "8 U.S.C. 1253(a)(1)",
-            "case_number": "C-1",
-            "relevance_statement": "r",
-            "certification": True,
-        },
-        "approvals": [{"role": "disclosure-officer", "by": "a.jones"}],
-        "records": records,
-    }
+    request = base_request(agreement=agreement, records=records)
     return reg.check(request | changes)
 
 
