@@ -1,11 +1,13 @@
 # Two commands: `make demo` (install, load agreements/ into the embedded SQLite file,
-# show them, check one transfer that fits and one that does not) and `make test` (install, lint, run the suite on SQLite and PostgreSQL).
+# show them, check one transfer that fits and one that does not, issue two API tokens,
+# serve the HTTP API) and `make test` (install, lint, run the suite on SQLite and PostgreSQL).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO_DATA := $(CURDIR)/.registry
+DEMO_PORT ?= 8000
 
 .PHONY: install demo test lint bench clean
 
@@ -19,6 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
+	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry db upgrade
 	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry agreements lint agreements/
 	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry agreements load agreements/
 	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry agreements list
@@ -26,10 +29,16 @@ demo: install
 	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry check examples/check-ice.json
 	-REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry check examples/check-ice-zip-only.json
 	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry decisions verify
+	@REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry tokens create --role admin --name "demo admin" > $(DEMO_DATA)/admin.token
+	@REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry tokens create --role system --system irs-itin-address --name "demo ITIN system" > $(DEMO_DATA)/system.token
 	@echo
-	@echo "Loaded into $(DEMO_DATA)/registry.db. Try:"
-	@echo "  export REGISTRY_DATA_DIR=$(DEMO_DATA); . $(BIN)/activate"
-	@echo "  registry agreements show irs-ice-2025-mou"
+	@echo "Loaded into $(DEMO_DATA)/registry.db. Tokens (shown once, kept here for the demo):"
+	@echo "  admin:  $(DEMO_DATA)/admin.token    system irs-itin-address: $(DEMO_DATA)/system.token"
+	@echo "Serving the API on http://127.0.0.1:$(DEMO_PORT) (Ctrl-C stops). In another terminal:"
+	@echo '  curl -s -H "Authorization: Bearer $$(cat $(DEMO_DATA)/system.token)" \'
+	@echo '       -H "Content-Type: application/json" -d @examples/check-ice.json http://127.0.0.1:$(DEMO_PORT)/v1/checks'
+	@echo "  export REGISTRY_DATA_DIR=$(DEMO_DATA); . $(BIN)/activate; registry agreements show irs-ice-2025-mou"
+	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry serve --port $(DEMO_PORT)
 
 lint: install
 	$(BIN)/ruff check registry plugins tests benchmarks

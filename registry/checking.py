@@ -5,12 +5,14 @@ the chain head row), then reads the records already disclosed in the period wind
 decides and appends, then commits, and only then returns: a decision the caller saw is
 durable, and two checks racing for the last records under a limit are decided one after
 the other. Checkers run on a worker thread with a deadline; one that hangs or raises
-denies the transfer.
+denies the transfer. An allowed decision is signed (its receipt) after it is committed; the
+receipt is not logged, since Ed25519 gives the same signature again from the logged entry.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import datetime
 import gc
 import threading
@@ -25,6 +27,7 @@ from .engine.decide import Check
 from .engine.evaluate import CORE, Evaluator
 from .engine.subjects import SubjectHasher
 from .errors import Conflict, InvalidInput, NotFound
+from .receipts import Signer
 from .schemas import CheckRequest, Decision, DisclosureEntry, DisclosureSummary, Problem, Reason
 from .store import decisions as log
 from .store import disclosures as accounting
@@ -83,11 +86,15 @@ class Checking:
         hasher: Callable[[], SubjectHasher],
         load_catalog: Callable[[Any], Catalog],
         timeout: float,
+        signer: Callable[[], Signer],
     ) -> None:
         self.db = db
         self.evaluator = evaluator
         self._make_hasher = hasher
         self._hasher: SubjectHasher | None = None
+        self._make_signer = signer
+        self._signer: Signer | None = None
+        self._signer_lock = threading.Lock()  # not the catalog's: see ``signer``
         self._load_catalog = load_catalog
         self._catalog: Catalog | None = None
         self._catalog_lock = threading.Lock()
@@ -106,6 +113,17 @@ class Checking:
                 self._hasher = self._make_hasher()
             return self._hasher
 
+    @property
+    def signer(self) -> Signer:
+        """The receipt-signing key, read (or created) and registered in the database on
+        first use: before a check takes the log's lock, so that a key file that cannot be
+        read fails the check before anything is logged. Its own lock: registering the key
+        waits for the database, whose lock a check may hold while it reads the catalog."""
+        with self._signer_lock:
+            if self._signer is None:
+                self._signer = self._make_signer()
+            return self._signer
+
     def catalog(self, revision: int, session: Any) -> Catalog:
         """The cached catalog, read again through ``session`` (no second connection, so
         a check holding the log's lock never waits for the pool) when it has moved."""
@@ -123,13 +141,82 @@ class Checking:
         count = request.record_count if request.record_count is not None else len(records)
         on = request.on or datetime.date.today()
         hasher = self.hasher  # before the log's lock: the first use may write the key's id
+        signer = self.signer  # likewise
         with self.db.write() as session:
             locked = log.lock_head(session)
             catalog = self.catalog(locked.catalog_revision, session)
-            check = self._start(catalog, request, on)
-            decision = self._decide(session, check, count, [(0, records)] if records else [])
-            subjects = self._subjects(decision, catalog, records) if decision.allowed else []
-            log.append_decision(session, locked, decision, request, subjects, hasher.key_id)
+            decision = self._logged(session, locked, catalog, request, hasher, on, count)
+        return _with_receipt(signer, decision, request)
+
+    def check_batch(self, requests: Sequence[CheckRequest]) -> list[Decision]:
+        """Decide several checks one after the other in one transaction and commit them
+        together: the log's lock is taken once, the disk synced once, the checkers run in
+        one hand-off to the worker thread, and the log and disclosure rows are written in
+        one insert each (see :mod:`registry.groupcommit`). Limits stay exact: each check's
+        period usage is what the log held when the lock was taken plus what the checks
+        before it in the batch allowed. All or none are recorded."""
+        hasher, signer = self.hasher, self.signer
+        with self.db.write() as session:
+            locked = log.lock_head(session)
+            catalog = self.catalog(locked.catalog_revision, session)
+            trials = []
+            for request in requests:
+                records = request.records or ()
+                count = request.record_count if request.record_count is not None else len(records)
+                on = request.on or datetime.date.today()
+                trials.append(_Pending(request, on, count, self._start(catalog, request, on)))
+            logged = self._usage_before(session, trials)
+            try:
+                decisions = self._run(lambda: _decide_in_turn(trials, logged))
+            except TimeoutError:
+                # A checker hung on one of them: decide each alone, each with its deadline
+                # (the hung one is denied), as if they had come one by one.
+                decisions = [
+                    self._logged(session, locked, catalog, t.request, hasher, t.on, t.count)
+                    for t in trials
+                ]
+                return [
+                    _with_receipt(signer, d, t.request)
+                    for d, t in zip(decisions, trials, strict=True)
+                ]
+            pending = log.Pending()
+            for trial, decision in zip(trials, decisions, strict=True):
+                records = trial.request.records or ()
+                subjects = self._subjects(decision, catalog, records) if decision.allowed else []
+                log.append_decision(
+                    session, locked, decision, trial.request, subjects, hasher.key_id, pending
+                )
+            log.flush(session, locked, pending)
+        return [_with_receipt(signer, d, t.request) for d, t in zip(decisions, trials, strict=True)]
+
+    def _usage_before(
+        self, session: Any, trials: Sequence[_Pending]
+    ) -> dict[tuple[str, datetime.date], int]:
+        """Records already disclosed in each limited candidate's window, as logged."""
+        usage: dict[tuple[str, datetime.date], int] = {}
+        for trial in trials:
+            for candidate in trial.check.trials:
+                agreement = candidate.candidate.agreement
+                key = (agreement.id, trial.on)
+                if key not in usage:
+                    usage[key] = self._usage(session, agreement, trial.on)
+        return usage
+
+    def _logged(
+        self,
+        session: Any,
+        locked: log.Head,
+        catalog: Catalog,
+        request: CheckRequest,
+        hasher: SubjectHasher,
+        on: datetime.date,
+        count: int,
+    ) -> Decision:
+        records = request.records or ()
+        check = self._start(catalog, request, on)
+        decision = self._decide(session, check, count, [(0, records)] if records else [])
+        subjects = self._subjects(decision, catalog, records) if decision.allowed else []
+        log.append_decision(session, locked, decision, request, subjects, hasher.key_id)
         return decision
 
     def check_stream(
@@ -145,6 +232,7 @@ class Checking:
         if request.records:
             raise InvalidInput("give the records in the request or as a stream, not both")
         on = request.on or datetime.date.today()
+        signer = self.signer  # before the records are read: a bad key file fails at once
         with self.db.read() as session:
             catalog = self.catalog(log.catalog_revision(session), session)
         check = self._start(catalog, request, on)
@@ -176,7 +264,7 @@ class Checking:
                 decision = self._decide(session, check, count, [])
             subjects = spool.subjects(decision.agreement) if decision.allowed else []
             log.append_decision(session, locked, decision, request, subjects, self.hasher.key_id)
-        return decision
+        return _with_receipt(signer, decision, request)
 
     def _start(self, catalog: Catalog, request: CheckRequest, on: datetime.date) -> Check:
         return Check(
@@ -316,6 +404,18 @@ class Checking:
         _, logged, cancelled = found
         return msgspec.structs.replace(logged.decision, cancelled=cancelled)
 
+    def receipt_for(self, decision_id: str) -> str | None:
+        """The receipt of a logged decision, signed again with the current key (the same
+        receipt while the key is the same); None for a denial or a cancelled decision."""
+        with self.db.read() as session:
+            found = log.find(session, decision_id)
+        if found is None:
+            raise NotFound(f"no decision '{decision_id}'")
+        _, logged, cancelled = found
+        if not logged.decision.allowed or cancelled:
+            return None
+        return self.signer.sign(logged.decision, logged.request)
+
     def decisions(self, **filters: Any) -> list[Decision]:
         with self.db.read() as session:
             rows = log.list_decisions(session, **filters)
@@ -374,6 +474,51 @@ class SubjectSpool:
     def subjects(self, agreement: str | None) -> list[bytes]:
         parts = self.keys.get(agreement or "")
         return self._by_key[parts][0] if parts else []
+
+
+@dataclasses.dataclass(slots=True)
+class _Pending:
+    request: CheckRequest
+    on: datetime.date
+    count: int
+    check: Check
+
+
+def _decide_in_turn(
+    trials: Sequence[_Pending], logged: Mapping[tuple[str, datetime.date], int]
+) -> list[Decision]:
+    """Decide checks in order; each one's period usage counts the records allowed by the
+    ones before it (under the same agreement, inside its window)."""
+    allowed: list[tuple[str, datetime.date, int]] = []
+    out = []
+    for trial in trials:
+        check = trial.check
+        records = trial.request.records or ()
+        if records:
+            check.feed(0, records)
+        usage = {}
+        for candidate in check.trials:
+            agreement = candidate.candidate.agreement
+            limits = agreement.limits
+            used = logged.get((agreement.id, trial.on), 0)
+            if limits.max_records_per_period is not None and limits.period_days is not None:
+                first = trial.on - datetime.timedelta(days=limits.period_days - 1)
+                used += sum(
+                    n for a, day, n in allowed if a == agreement.id and first <= day <= trial.on
+                )
+            usage[agreement.id] = used
+        decision = check.decide(usage, trial.count, new_decision_id(), now())
+        if decision.allowed and decision.agreement is not None:
+            allowed.append((decision.agreement, trial.on, decision.record_count))
+        out.append(decision)
+    return out
+
+
+def _with_receipt(signer: Signer, decision: Decision, request: CheckRequest) -> Decision:
+    """The committed decision, with its receipt when it is allowed."""
+    if not decision.allowed:
+        return decision
+    return msgspec.structs.replace(decision, receipt=signer.sign(decision, request))
 
 
 def _batches(records: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -6,15 +6,17 @@ manager; every method takes and returns msgspec Structs.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import getpass
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import documents
 from .catalog import Catalog
-from .checking import Checking
+from .checking import Checking, decode_request
 from .engine import diff as diff_engine
 from .engine import expiring as expiring_engine
 from .engine.evaluate import Evaluator
@@ -22,6 +24,9 @@ from .engine.lint import has_errors, lint
 from .engine.plugins import Plugins, build_plugins
 from .engine.subjects import SubjectHasher
 from .errors import InvalidInput, NotFound
+from .groupcommit import GroupCommit
+from .receipts import Signer
+from .receipts import verify as verify_receipt
 from .schemas import (
     Agreement,
     AgreementRecord,
@@ -40,9 +45,10 @@ from .schemas import (
     StatusEvent,
     VersionInfo,
 )
+from .schemas.receipt import PublicKey, ReceiptPayload
 from .schemas.types import AgreementStatus
 from .settings import Settings
-from .store import Database, meta, open_database
+from .store import Database, keys, meta, open_database
 from .store.agreements import AgreementStore, StoredAgreement
 from .store.decisions import catalog_revision
 from .store.retry import retrying
@@ -64,9 +70,16 @@ class Registry:
         self.db = db
         self.plugins = plugins
         self.agreements_store = AgreementStore(db)
+        self._writer: GroupCommit | None = None
+        self._writer_lock = threading.Lock()
         self.evaluator = Evaluator(plugins, settings.system_checkers)
         self.checking = Checking(
-            db, self.evaluator, self._subject_hasher, self._load_catalog, settings.check_timeout
+            db,
+            self.evaluator,
+            self._subject_hasher,
+            self._load_catalog,
+            settings.check_timeout,
+            self._signer,
         )
 
     def _subject_hasher(self) -> SubjectHasher:
@@ -78,6 +91,16 @@ class Registry:
 
         retrying(record_key_id)  # two processes may record it first at once
         return hasher
+
+    def _signer(self) -> Signer:
+        signer = Signer.load_or_create(self.settings.signing_key_path())
+
+        def register() -> None:
+            with self.db.write() as session:
+                keys.register(session, signer.key_id, signer.public_key_hex)
+
+        retrying(register)  # two processes may register the same new key at once
+        return signer
 
     def _load_catalog(self, session: Any) -> Catalog:
         revision = catalog_revision(session)
@@ -104,6 +127,8 @@ class Registry:
         return cls(settings, db, plugins)
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
         self.checking.close()
         self.db.dispose()
 
@@ -160,6 +185,45 @@ class Registry:
         return retrying(
             lambda: self.agreements_store.load(parties, agreements, by, expected_versions)
         )
+
+    def save_document(
+        self,
+        raw: bytes,
+        fmt: str,
+        *,
+        source: str,
+        recorded_by: str,
+        expected_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[list[LoadOutcome], list[Problem]]:
+        """Create or amend from one document sent as bytes (an API body): parsed, linted
+        and saved exactly as a file would be. ``expected_id`` is the id the caller meant
+        (a URL's); ``expected_version`` the version the caller read (optimistic
+        concurrency)."""
+        doc = documents.parse(raw, documents.SourceDocument(path=source, format=fmt))
+        problems = doc.problems + lint([doc], self.plugins, self.agreements_store.parties())
+        if has_errors(problems) or doc.value is None:
+            raise InvalidInput(f"{source} has errors; nothing was saved", problems)
+        if isinstance(doc.value, PartiesFile):
+            if expected_id is not None:
+                raise InvalidInput(f"{source} is a parties file, not agreement '{expected_id}'")
+            return self.save(
+                [(p, source) for p in doc.value.party], [], recorded_by=recorded_by
+            ), problems
+        if expected_id is not None and doc.value.id != expected_id:
+            raise InvalidInput(
+                f"the document is agreement '{doc.value.id}', not '{expected_id}'",
+                [
+                    Problem(
+                        severity="error", rule="id", message="id differs from the URL", field="id"
+                    )
+                ],
+            )
+        expected = {doc.value.id: expected_version} if expected_version is not None else None
+        saved = self.save(
+            [], [(doc.value, source)], recorded_by=recorded_by, expected_versions=expected
+        )
+        return saved, problems
 
     def _read(
         self, paths: Iterable[str | Path]
@@ -327,6 +391,18 @@ class Registry:
         its disclosures accounted) before it is returned."""
         return self.checking.check(request)
 
+    def submit_check(
+        self, request: CheckRequest | Mapping[str, Any] | bytes | str
+    ) -> concurrent.futures.Future[Decision]:
+        """Queue a check for the writer thread, which commits queued checks together (group
+        commit); the future resolves once the decision is durable. For services with many
+        callers at once; :meth:`check` is the simple path."""
+        decoded = decode_request(request)
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = GroupCommit(self.checking.check_batch)
+            return self._writer.submit(decoded)
+
     def check_stream(
         self, request: CheckRequest | Mapping[str, Any] | bytes | str, records: Iterable[Any]
     ) -> Decision:
@@ -336,6 +412,23 @@ class Registry:
     def cancel(self, decision_id: str, reason: str, *, by: str | None = None) -> Decision:
         """Release an allowed decision whose export did not happen."""
         return self.checking.cancel(decision_id, by or default_actor(), reason)
+
+    # --- receipts -------------------------------------------------------------------------
+
+    def receipt_for(self, decision_id: str) -> str | None:
+        """The signed receipt of an allowed, uncancelled decision, derived again from the
+        log with the current key; None for a denial or a cancelled decision."""
+        return self.checking.receipt_for(decision_id)
+
+    def public_keys(self) -> list[PublicKey]:
+        """Every key that has signed receipts for this database, oldest first."""
+        with self.db.read() as session:
+            return keys.all_keys(session)
+
+    def verify_receipt(self, receipt: str) -> ReceiptPayload:
+        """The payload of a receipt signed by one of this database's keys; raises
+        :class:`registry.receipts.InvalidReceipt` when it does not verify."""
+        return verify_receipt(receipt, {key.key_id: key.public_key for key in self.public_keys()})
 
     def decision(self, decision_id: str) -> Decision:
         return self.checking.decision(decision_id)

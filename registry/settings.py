@@ -27,6 +27,7 @@ class Settings:
     ``REGISTRY_DATABASE_URL``: SQLAlchemy URL; default an SQLite file in the data folder.
     ``REGISTRY_PLUGINS_DIR``: a folder of one-off plugin files (``*.py``).
     ``REGISTRY_SUBJECT_KEY`` / ``REGISTRY_SUBJECT_KEY_FILE``: the secret for subject hashes.
+    ``REGISTRY_SIGNING_KEY_FILE``: the Ed25519 private key that signs receipts.
     ``REGISTRY_CHECK_TIMEOUT``: seconds a check's checkers may take before it is denied.
     ``REGISTRY_SYSTEM_CHECKERS``: checkers each source system must run, as
     ``system=checker,checker;system=checker``.
@@ -36,6 +37,7 @@ class Settings:
     plugins_dir: str | None = None
     subject_key: str | None = None
     subject_key_file: str | None = None
+    signing_key_file: str | None = None
     check_timeout: float = 10.0
     system_checkers: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
@@ -49,6 +51,7 @@ class Settings:
             plugins_dir=plugins_dir or os.environ.get("REGISTRY_PLUGINS_DIR") or None,
             subject_key=os.environ.get("REGISTRY_SUBJECT_KEY") or None,
             subject_key_file=os.environ.get("REGISTRY_SUBJECT_KEY_FILE") or None,
+            signing_key_file=os.environ.get("REGISTRY_SIGNING_KEY_FILE") or None,
             check_timeout=_seconds(os.environ.get("REGISTRY_CHECK_TIMEOUT", "10")),
             system_checkers=parse_system_checkers(os.environ.get("REGISTRY_SYSTEM_CHECKERS", "")),
         )
@@ -70,6 +73,13 @@ class Settings:
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32) + "\n")
         return _key(path.read_text().strip(), f"the subject key file {path}")
+
+    def signing_key_path(self) -> Path:
+        """The private key that signs receipts: ``REGISTRY_SIGNING_KEY_FILE``, default
+        ``signing-key.pem`` in the data folder (created on first use, owner-only)."""
+        if self.signing_key_file:
+            return Path(self.signing_key_file)
+        return default_data_dir() / "signing-key.pem"
 
 
 def _key(text: str, where: str) -> bytes:

@@ -103,6 +103,8 @@ def _print_decision(out: Output, d: Decision) -> None:
         f"decision {d.decision_id}, checked by {', '.join(d.checkers)}"
         + (" (cancelled)" if d.cancelled else "")
     )
+    if d.receipt:
+        out.line(f"receipt {d.receipt}")
     for r in d.reasons:
         where = f" [{r.field}]" if r.field else ""
         agreement = f" ({r.agreement})" if r.agreement else ""

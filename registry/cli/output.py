@@ -41,6 +41,10 @@ class Output:
     def error(self, message: str) -> None:
         self.errors.print(f"error: {message}", highlight=False, markup=False)
 
+    def error_note(self, message: str) -> None:
+        """A note for people on standard error, leaving standard output to the result."""
+        self.errors.print(message, highlight=False, markup=False)
+
     def table(
         self, title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     ) -> None:

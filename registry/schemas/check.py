@@ -89,3 +89,10 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     recipient: str | None = None
     purpose: str | None = None
     cancelled: bool = False
+    receipt: Annotated[
+        str | None,
+        Meta(
+            description="An allowed decision's signed receipt, to attach to the export; "
+            "verify it with the registry's public key. Never stored in the log."
+        ),
+    ] = None

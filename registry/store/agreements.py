@@ -163,7 +163,8 @@ class AgreementStore:
         """Create or amend parties and agreements in one transaction: all or nothing.
 
         ``expected_versions`` (agreement id → current version) makes an amendment fail with
-        :class:`Conflict` when someone else changed the agreement first.
+        :class:`Conflict` when someone else changed the agreement first; an expected
+        version of 0 means the agreement must not exist yet.
         """
         outcomes: list[LoadOutcome] = []
         with self.db.write() as session:
@@ -312,7 +313,7 @@ def _save_agreement(
     digest = content_hash(agreement)
     head = _lock_agreement(session, agreement.id)
     if head is None:
-        if expected is not None:
+        if expected:
             raise Conflict(
                 f"agreement '{agreement.id}' does not exist (expected version {expected})"
             )
@@ -328,6 +329,11 @@ def _save_agreement(
         )
         action = "created"
     else:
+        if expected == 0:
+            raise Conflict(
+                f"agreement '{agreement.id}' already exists at version {head.current_version}: "
+                "to amend it, say which version you are amending (If-Match, --expect)"
+            )
         if expected is not None and expected != head.current_version:
             raise Conflict(
                 f"agreement '{agreement.id}' is at version {head.current_version}, not "

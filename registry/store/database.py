@@ -52,8 +52,25 @@ class Database:
                 yield session
                 session.commit()
 
+    def ping(self) -> None:
+        """Raise when the database does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# For interfaces that map database failures to answers (the API), without importing
+# SQLAlchemy themselves: the base class of the driver's errors, and which of them mean
+# that the database could not be reached or dropped the connection.
+DatabaseError = sa.exc.DBAPIError
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)) or bool(
+        getattr(exc, "connection_invalidated", False)
+    )
 
 
 def create_engine(url: str, **options: Any) -> sa.Engine:

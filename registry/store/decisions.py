@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -137,16 +137,44 @@ def lock_head(session: Session) -> Head:
     return Head(int(row.seq), str(row.hash), int(row.revision))
 
 
-def _append(session: Session, locked: Head, values: dict[str, Any], body: str) -> int:
+class Pending:
+    """Entries appended in one transaction but written together by :func:`flush`: one
+    multi-row insert for the log, one for the disclosures, one move of the head (the
+    group commit's path). The chain is computed as entries are appended."""
+
+    __slots__ = ("disclosures", "entries")
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self.disclosures: list[tuple[int, int, bytes]] = []
+
+
+def _append(
+    session: Session, locked: Head, values: dict[str, Any], body: str, pending: Pending | None
+) -> int:
     seq, previous = locked.seq + 1, locked.hash
     digest = entry_hash(seq, previous, body)
     locked.seq, locked.hash = seq, digest
+    row = {**values, "seq": seq, "body": body, "prev_hash": previous, "hash": digest}
+    if pending is not None:
+        pending.entries.append(row)
+        return seq
     connection = session.connection()
-    connection.execute(
-        _INSERT, {**values, "seq": seq, "body": body, "prev_hash": previous, "hash": digest}
-    )
+    connection.execute(_INSERT, row)
     connection.execute(_ADVANCE, {"new_seq": seq, "new_hash": digest})
     return seq
+
+
+def flush(session: Session, locked: Head, pending: Pending) -> None:
+    """Write what was appended to ``pending`` and move the head to its last entry."""
+    if not pending.entries:
+        return
+    connection = session.connection()
+    connection.execute(_INSERT, pending.entries)
+    if pending.disclosures:
+        _write_disclosures(session, pending.disclosures)
+    connection.execute(_ADVANCE, {"new_seq": locked.seq, "new_hash": locked.hash})
+    pending.entries, pending.disclosures = [], []
 
 
 def append_decision(
@@ -156,8 +184,10 @@ def append_decision(
     request: CheckRequest,
     subjects: Sequence[bytes],
     key_id: str,
+    pending: Pending | None = None,
 ) -> int:
-    """Log one decision and, when it is allowed, one disclosure entry per person."""
+    """Log one decision and, when it is allowed, one disclosure entry per person (now, or
+    with ``pending`` when it is flushed)."""
     public = msgspec.structs.replace(request, records=None)
     accounted = decision.allowed and bool(subjects)
     logged = LoggedDecision(
@@ -185,13 +215,24 @@ def append_decision(
             recorded_at=decision.checked_at,
         ),
         body,
+        pending,
     )
     if accounted:
-        insert_disclosures(session, seq, subjects)
+        if pending is not None:
+            pending.disclosures.extend((seq, i, subject) for i, subject in enumerate(subjects))
+        else:
+            insert_disclosures(session, seq, subjects)
     return seq
 
 
 def insert_disclosures(session: Session, seq: int, subjects: Sequence[bytes]) -> None:
+    _write_disclosures(
+        session, ((seq, ordinal, subject) for ordinal, subject in enumerate(subjects))
+    )
+
+
+def _write_disclosures(session: Session, rows: Iterable[tuple[int, int, bytes]]) -> None:
+    """(decision_seq, ordinal, subject) rows: COPY on PostgreSQL, executemany on SQLite."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         raw: Any = connection.connection.driver_connection
@@ -199,13 +240,12 @@ def insert_disclosures(session: Session, seq: int, subjects: Sequence[bytes]) ->
             raw.cursor() as cursor,
             cursor.copy("COPY disclosure (decision_seq, ordinal, subject) FROM STDIN") as copy,
         ):
-            for ordinal, subject in enumerate(subjects):
-                copy.write_row((seq, ordinal, subject))
+            for row in rows:
+                copy.write_row(row)
         return
     sqlite: Any = connection.connection.driver_connection
     sqlite.executemany(
-        "INSERT INTO disclosure (decision_seq, ordinal, subject) VALUES (?, ?, ?)",
-        ((seq, ordinal, subject) for ordinal, subject in enumerate(subjects)),
+        "INSERT INTO disclosure (decision_seq, ordinal, subject) VALUES (?, ?, ?)", rows
     )
 
 
@@ -279,6 +319,7 @@ def append_cancel(
             recorded_at=at,
         ),
         body,
+        None,
     )
 
 
@@ -289,6 +330,7 @@ def list_decisions(
     allowed: bool | None = None,
     since: datetime.date | None = None,
     until: datetime.date | None = None,
+    source_system: str | None = None,
     limit: int = 100,
 ) -> list[LogRow]:
     cancelled = (
@@ -312,6 +354,8 @@ def list_decisions(
         query = query.where(decision_log.c.on_date >= since)
     if until is not None:
         query = query.where(decision_log.c.on_date <= until)
+    if source_system is not None:
+        query = query.where(decision_log.c.source_system == source_system)
     out = []
     for row in session.execute(query):
         logged = _entry.decode(row.body)

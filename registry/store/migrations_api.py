@@ -29,6 +29,8 @@ REGISTRY_TABLES = {
     "chain_head",
     "decision_log",
     "disclosure",
+    "api_token",
+    "signing_key",
 }
 
 

@@ -135,3 +135,27 @@ disclosure = sa.Table(
     sa.Index("ix_disclosure_subject", "subject"),
     sa.Index("ix_disclosure_decision_seq", "decision_seq"),
 )
+
+api_token = sa.Table(
+    "api_token",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("system", sa.String(120), nullable=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTC_TIMESTAMP, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("expires_at", UTC_TIMESTAMP, nullable=True),
+    sa.Column("revoked_at", UTC_TIMESTAMP, nullable=True),
+    sa.Column("revoked_by", sa.String(200), nullable=True),
+)
+
+signing_key = sa.Table(
+    "signing_key",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("algorithm", sa.String(20), nullable=False),
+    sa.Column("public_key", sa.String(128), nullable=False),
+    sa.Column("created_at", UTC_TIMESTAMP, nullable=False),
+)

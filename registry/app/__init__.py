@@ -1,0 +1,123 @@
+"""The HTTP API: ``create_app()`` builds the litestar application; ``registry serve`` runs
+it under uvicorn. The only package that imports litestar.
+
+Handlers are sync and run in worker threads (the registry's database work is sync
+SQLAlchemy); the NDJSON upload is async and hands records to a thread as they arrive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from ..access import Tokens
+from ..service import Registry
+from .auth import PUBLIC_PATHS, TokenAuthentication
+from .bodies import COMPONENTS
+from .errors import HANDLERS
+from .metrics import Metrics
+from .routes.agreements import AgreementController, PartyController
+from .routes.audit import DecisionController, DisclosureController
+from .routes.checks import CheckController
+from .routes.service import ServiceController, health, metrics
+
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+
+
+def max_body_from_env() -> int:
+    raw = os.environ.get("REGISTRY_MAX_BODY_BYTES", "")
+    if not raw:
+        return DEFAULT_MAX_BODY
+    from ..errors import ConfigError
+
+    if not raw.isdigit() or int(raw) < 1024:
+        raise ConfigError(f"REGISTRY_MAX_BODY_BYTES must be a number of bytes >= 1024, not {raw!r}")
+    return int(raw)
+
+
+def create_app(
+    registry: Registry | None = None,
+    *,
+    database_url: str | None = None,
+    max_body_bytes: int | None = None,
+    token_cache_seconds: float = 5.0,
+) -> Litestar:
+    """The application. Given a ``registry``, it uses it (and leaves closing it to the
+    caller); otherwise it opens one from ``database_url`` or the settings at start-up and
+    closes it at shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        owned = registry is None
+        opened = registry or Registry.open(database_url)
+        app.state.registry = opened
+        app.state.tokens = Tokens(opened.db, cache_seconds=token_cache_seconds)
+        try:
+            yield
+        finally:
+            if owned:
+                opened.close()
+
+    api = Router(
+        path="/",
+        route_handlers=[
+            AgreementController,
+            PartyController,
+            CheckController,
+            DecisionController,
+            DisclosureController,
+            ServiceController,
+            metrics,
+        ],
+    )
+    app = Litestar(
+        route_handlers=[health, api],
+        lifespan=[lifespan],
+        state=State({"metrics": Metrics()}),
+        middleware=[
+            DefineMiddleware(TokenAuthentication, exclude=sorted(PUBLIC_PATHS)),
+        ],
+        exception_handlers=HANDLERS,
+        request_max_body_size=max_body_bytes or max_body_from_env(),
+        openapi_config=_openapi(),
+        debug=False,
+    )
+    return app
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Agreement registry",
+        version="1",
+        description=(
+            "Ask before every export whether a transfer of personal data fits an active "
+            "data-sharing agreement. Every route but /health needs a bearer token; "
+            "docs/api.md lists what each role may do."
+        ),
+        path="/schema",
+        render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
+        components=Components(
+            schemas=dict(COMPONENTS),
+            security_schemes={
+                "token": SecurityScheme(type="http", scheme="bearer", description="API token")
+            },
+        ),
+        security=[{"token": []}],
+        use_handler_docstrings=True,
+    )
+
+
+def serve_app() -> Litestar:
+    """The factory ``registry serve`` hands to uvicorn (settings from the environment)."""
+    return create_app()
+
+
+__all__ = ["create_app", "serve_app"]

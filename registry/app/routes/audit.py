@@ -1,0 +1,136 @@
+"""``/v1/decisions`` and ``/v1/disclosures``: the log, its verification, and the
+disclosure accounting. A system token sees and cancels only its own system's decisions."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, QueryParameter, RawBody
+
+from ...errors import NotFound
+from ...schemas import Decision, DisclosureEntry, DisclosureSummary
+from ...schemas.access import Principal
+from ...store.verify import Verification
+from ..auth import AUDITORS, CHECKERS, LOG_READERS, allow
+from ..bodies import decode, documented, schema_of
+from ..views import CancelBody, SubjectQuery
+from . import registry_of
+
+Limit = Annotated[int, QueryParameter(ge=1, le=10_000)]
+CANCEL_BODY = documented(
+    {"application/json": schema_of(CancelBody)}, "Why the export did not happen."
+)
+SUBJECT_BODY = documented(
+    {"application/json": schema_of(SubjectQuery)},
+    "The person's identifier (such as a TIN), in the body so it stays out of URLs and logs.",
+)
+
+
+def _own(principal: Principal, decision: Decision) -> Decision:
+    """A system token may see only its own system's decisions; others are 'not found'."""
+    if principal.role == "system" and decision.source_system != principal.system:
+        raise NotFound(f"no decision '{decision.decision_id}'")
+    return decision
+
+
+class DecisionController(Controller):
+    path = "/v1/decisions"
+    tags = ["decisions"]  # noqa: RUF012 - litestar reads a list
+
+    @get("/", guards=[allow(*LOG_READERS)], sync_to_thread=True)
+    def list_decisions(
+        self,
+        request: Request[Principal, str, State],
+        state: State,
+        agreement: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        allowed: FromQuery[bool | None] = None,
+        since: FromQuery[datetime.date | None] = None,
+        until: FromQuery[datetime.date | None] = None,
+        limit: Limit = 100,
+    ) -> list[Decision]:
+        """Decisions, newest first, filtered by agreement, outcome and check date."""
+        principal = request.user
+        return registry_of(state).decisions(
+            agreement=agreement,
+            allowed=allowed,
+            since=since,
+            until=until,
+            limit=limit,
+            source_system=principal.system if principal.role == "system" else None,
+        )
+
+    @get("/verify", guards=[allow(*AUDITORS)], sync_to_thread=True)
+    def verify(self, state: State) -> Verification:
+        """Walk the hash chain; ``problem`` names the first altered or missing entry."""
+        return registry_of(state).verify()
+
+    @get("/{decision_id:str}", guards=[allow(*LOG_READERS)], sync_to_thread=True)
+    def show(
+        self, request: Request[Principal, str, State], state: State, decision_id: FromPath[str]
+    ) -> Decision:
+        """One decision with every reason, whether it was cancelled, and (allowed and not
+        cancelled) its receipt, signed again: the same receipt while the key is the same."""
+        registry = registry_of(state)
+        decision = _own(request.user, registry.decision(decision_id))
+        if decision.allowed and not decision.cancelled:
+            decision = msgspec.structs.replace(decision, receipt=registry.receipt_for(decision_id))
+        return decision
+
+    @post(
+        "/{decision_id:str}/cancel",
+        guards=[allow(*CHECKERS)],
+        sync_to_thread=True,
+        operation_class=CANCEL_BODY,
+        status_code=200,
+    )
+    def cancel(
+        self,
+        request: Request[Principal, str, State],
+        state: State,
+        decision_id: FromPath[str],
+        body: RawBody,
+    ) -> Decision:
+        """Release an allowed decision whose export did not happen: its records no longer
+        count toward limits and its disclosures are marked cancelled."""
+        reason = decode(body, CancelBody).reason
+        registry = registry_of(state)
+        _own(request.user, registry.decision(decision_id))
+        return registry.cancel(decision_id, reason, by=request.user.actor)
+
+
+class DisclosureController(Controller):
+    path = "/v1/disclosures"
+    tags = ["disclosures"]  # noqa: RUF012 - litestar reads a list
+
+    @get("/", guards=[allow(*AUDITORS)], sync_to_thread=True)
+    def list_disclosures(
+        self,
+        state: State,
+        agreement: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        limit: Limit = 1000,
+    ) -> list[DisclosureEntry]:
+        """Disclosures, newest first, optionally under one agreement."""
+        return registry_of(state).disclosures(agreement=agreement, limit=limit)
+
+    @get("/summary", guards=[allow(*AUDITORS)], sync_to_thread=True)
+    def summary(
+        self, state: State, agreement: Annotated[str | None, QueryParameter(max_length=120)] = None
+    ) -> list[DisclosureSummary]:
+        """Per agreement: transfers, records and distinct people."""
+        return registry_of(state).disclosure_summary(agreement)
+
+    @post(
+        "/search",
+        guards=[allow(*AUDITORS)],
+        sync_to_thread=True,
+        operation_class=SUBJECT_BODY,
+        status_code=200,
+    )
+    def by_person(self, state: State, body: RawBody) -> list[DisclosureEntry]:
+        """Every disclosure about one person: date, recipient's name and address, purpose,
+        authority, agreement and version."""
+        return registry_of(state).disclosures(subject=decode(body, SubjectQuery).subject)

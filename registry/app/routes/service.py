@@ -1,0 +1,84 @@
+"""Health, metrics, plugins, signing keys and the expiring list."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromQuery, QueryParameter, RawBody
+
+from ... import __version__
+from ...schemas import ExpiringRow
+from ...schemas.receipt import PublicKey, ReceiptPayload
+from ..auth import ANYONE, AUDITORS, READERS, allow
+from ..bodies import decode, documented, schema_of
+from ..metrics import CONTENT_TYPE, Metrics
+from ..views import Health, PluginView, ReceiptBody
+from . import registry_of
+
+RECEIPT_BODY = documented({"application/json": schema_of(ReceiptBody)}, "The receipt to verify.")
+
+
+@get("/health", tags=["service"], sync_to_thread=True)
+def health(state: State) -> Response[Health]:
+    """No token needed. 200 when the database answers, 503 when it does not."""
+    try:
+        registry_of(state).db.ping()
+    except Exception:
+        return Response(
+            Health(status="unavailable", database="unreachable", version=__version__),
+            status_code=503,
+        )
+    return Response(Health(status="ok", database="ok", version=__version__))
+
+
+@get("/metrics", tags=["service"], guards=[allow(*AUDITORS)])
+async def metrics(state: State) -> Response[bytes]:
+    """Prometheus metrics of this worker process."""
+    collected: Metrics = state.metrics
+    return Response(collected.render(), media_type=CONTENT_TYPE)
+
+
+class ServiceController(Controller):
+    path = "/v1"
+    tags = ["service"]  # noqa: RUF012 - litestar reads a list
+
+    @get("/plugins", guards=[allow(*ANYONE)], sync_to_thread=False)
+    def plugins(self, state: State) -> list[PluginView]:
+        """The active checker plugins, where each came from, and their checkers."""
+        return [
+            PluginView(name=p.name, source=p.source, checkers=p.checkers)
+            for p in registry_of(state).plugins.describe()
+        ]
+
+    @get("/keys", guards=[allow(*ANYONE)], sync_to_thread=True)
+    def keys(self, state: State) -> list[PublicKey]:
+        """The public keys that verify receipts, oldest first. A recipient or an auditor
+        keeps them to verify receipts offline (``registry receipts verify``)."""
+        return registry_of(state).public_keys()
+
+    @post(
+        "/receipts/verify",
+        guards=[allow(*ANYONE)],
+        sync_to_thread=True,
+        operation_class=RECEIPT_BODY,
+        status_code=200,
+    )
+    def verify_receipt(self, state: State, body: RawBody) -> ReceiptPayload:
+        """What a receipt vouches for, when one of this registry's keys signed it; 400
+        naming what is wrong otherwise."""
+        receipt = decode(body, ReceiptBody).receipt
+        return registry_of(state).verify_receipt(receipt)
+
+    @get("/expiring", guards=[allow(*READERS)], sync_to_thread=True)
+    def expiring(
+        self,
+        state: State,
+        within: Annotated[int, QueryParameter(ge=0, le=36_500)] = 90,
+        as_of: FromQuery[datetime.date | None] = None,
+    ) -> list[ExpiringRow]:
+        """Agreements expiring or due for review within ``within`` days of ``as_of``
+        (today), soonest first; suspended ones included, terminated and expired not."""
+        return registry_of(state).expiring(within, as_of)

@@ -1,0 +1,63 @@
+"""An API over a fresh database (SQLite and PostgreSQL) with the shipped agreements and a
+token for every role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from registry.access import Tokens
+from registry.app import create_app
+from registry.service import Registry
+from tests.conftest import AGREEMENTS
+
+SYSTEM = "irs-itin-address"
+
+
+@dataclass
+class Api:
+    client: TestClient[Any]
+    registry: Registry
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, role: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}", **extra}
+
+    def get(self, path: str, role: str = "admin", **kw: Any) -> Any:
+        return self.client.get(path, headers=self.headers(role, **kw.pop("headers", {})), **kw)
+
+    def post(self, path: str, role: str = "admin", **kw: Any) -> Any:
+        return self.client.post(path, headers=self.headers(role, **kw.pop("headers", {})), **kw)
+
+    def put(self, path: str, role: str = "admin", **kw: Any) -> Any:
+        return self.client.put(path, headers=self.headers(role, **kw.pop("headers", {})), **kw)
+
+
+def issue_tokens(registry: Registry) -> dict[str, str]:
+    tokens = Tokens(registry.db)
+    issued = {
+        role: tokens.create(role, name=f"test {role}", by="tests").token
+        for role in ("legal", "reviewer", "auditor", "admin")
+    }
+    issued["system"] = tokens.create("system", name="ITIN system", by="tests", system=SYSTEM).token
+    issued["other_system"] = tokens.create(
+        "system", name="another system", by="tests", system="ssa-wage-records"
+    ).token
+    return issued
+
+
+@pytest.fixture
+def api(db_url: str) -> Iterator[Api]:
+    registry = Registry.open(db_url)
+    registry.load([AGREEMENTS])
+    tokens = issue_tokens(registry)
+    app = create_app(registry, token_cache_seconds=0)
+    try:
+        with TestClient(app) as client:
+            yield Api(client, registry, tokens)
+    finally:
+        registry.close()

@@ -1,0 +1,98 @@
+"""``registry serve`` as users run it: a subprocess with worker processes sharing one
+database, limits exact and the log whole across them."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from registry.access import Tokens
+from registry.service import Registry
+from tests.checking.helpers import request
+from tests.conftest import AGREEMENTS
+
+RECORDS = 700  # 10,000 records a 30-day period: 14 checks fit
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(db_url: str, tmp_path) -> Iterator[tuple[str, str, Registry]]:  # type: ignore[no-untyped-def]
+    registry = Registry.open(db_url)
+    registry.load([AGREEMENTS])
+    token = Tokens(registry.db).create(
+        "system", name="ITIN", by="tests", system="irs-itin-address"
+    ).token
+    port = _free_port()
+    env = dict(os.environ, REGISTRY_DATABASE_URL=db_url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "registry", "serve", "--port", str(port), "--workers", "2",
+         "--log-level", "warning"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"registry serve did not start: {out}")
+            time.sleep(0.2)
+        yield url, token, registry
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        registry.close()
+
+
+@pytest.mark.slow
+def test_two_workers_share_the_limit_and_the_log(served: tuple[str, str, Registry]) -> None:
+    url, token, registry = served
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def ask(_: int) -> httpx.Response:
+        body = request(record_count=RECORDS, on="2025-06-15")
+        return httpx.post(f"{url}/v1/checks", json=body, headers=headers, timeout=60)
+
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(ask, range(30)))
+    assert {a.status_code for a in answers} == {200}
+    decisions = [a.json() for a in answers]
+    allowed = [d for d in decisions if d["allowed"]]
+    assert len(allowed) == 14
+    assert all(d.get("receipt") for d in allowed)
+    logged = registry.decisions(limit=100)
+    assert {d["decision_id"] for d in decisions} == {d.decision_id for d in logged}
+    assert sum(d.record_count for d in logged if d.allowed) == 14 * RECORDS
+    assert registry.verify().ok
+
+
+def test_serve_refuses_to_start_on_an_unreachable_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    done = subprocess.run(
+        [sys.executable, "-m", "registry", "--database",
+         "postgresql+psycopg://nobody@127.0.0.1:9/none", "serve", "--port", str(_free_port())],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert "error:" in done.stderr
