@@ -148,13 +148,15 @@ class Checking:
             decision = self._logged(session, locked, catalog, request, hasher, on, count)
         return _with_receipt(signer, decision, request)
 
-    def check_batch(self, requests: Sequence[CheckRequest]) -> list[Decision]:
+    def check_batch(self, requests: Sequence[CheckRequest], *, sign: bool = True) -> list[Decision]:
         """Decide several checks one after the other in one transaction and commit them
         together: the log's lock is taken once, the disk synced once, the checkers run in
         one hand-off to the worker thread, and the log and disclosure rows are written in
         one insert each (see :mod:`registry.groupcommit`). Limits stay exact: each check's
         period usage is what the log held when the lock was taken plus what the checks
-        before it in the batch allowed. All or none are recorded."""
+        before it in the batch allowed. All or none are recorded. With ``sign=False`` the
+        allowed decisions come back without receipts, for the caller to sign
+        (:meth:`with_receipt`) off the writer's thread."""
         hasher, signer = self.hasher, self.signer
         with self.db.write() as session:
             locked = log.lock_head(session)
@@ -175,6 +177,8 @@ class Checking:
                     self._logged(session, locked, catalog, t.request, hasher, t.on, t.count)
                     for t in trials
                 ]
+                if not sign:
+                    return decisions
                 return [
                     _with_receipt(signer, d, t.request)
                     for d, t in zip(decisions, trials, strict=True)
@@ -187,7 +191,14 @@ class Checking:
                     session, locked, decision, trial.request, subjects, hasher.key_id, pending
                 )
             log.flush(session, locked, pending)
+        if not sign:
+            return decisions
         return [_with_receipt(signer, d, t.request) for d, t in zip(decisions, trials, strict=True)]
+
+    def with_receipt(self, decision: Decision, request: CheckRequest) -> Decision:
+        """``decision`` with its receipt when it is allowed (signing releases the GIL, so
+        several threads sign at once)."""
+        return _with_receipt(self.signer, decision, request)
 
     def _usage_before(
         self, session: Any, trials: Sequence[_Pending]

@@ -7,6 +7,10 @@ callers put their check on a queue and wait; the writer takes everything queued 
 check sees the usage logged by the ones before it), commits once, and only then wakes the
 callers. No caller is answered before its decision is durable.
 
+Decisions leave the writer unsigned; a small pool signs the allowed ones' receipts (Ed25519
+signing releases the GIL, so it runs beside the writer's next batch) and then wakes the
+callers.
+
 If a batch fails (a checker bug that escaped isolation, a constraint), its checks are
 decided again one at a time, so one bad check cannot fail the others; if the database is
 gone, every caller gets the error (the API answers 503; nothing was recorded).
@@ -34,9 +38,16 @@ class GroupCommit:
         self,
         decide_batch: Callable[[Sequence[CheckRequest]], list[Decision]],
         *,
+        finish: Callable[[Decision, CheckRequest], Decision] | None = None,
         max_batch: int = 256,
     ) -> None:
         self._decide_batch = decide_batch
+        self._finish = finish
+        self._finishers = (
+            concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="registry-receipts")
+            if finish is not None
+            else None
+        )
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="registry-writer", daemon=True)
@@ -66,6 +77,8 @@ class GroupCommit:
             self._closed = True
             self._queue.put(_STOP)
         self._thread.join()
+        if self._finishers is not None:
+            self._finishers.shutdown(wait=True)
 
     def _run(self) -> None:
         while True:
@@ -99,16 +112,41 @@ class GroupCommit:
             if len(live) == 1:
                 live[0][1].set_exception(exc)
                 return
-            log.warning(
-                "a batch of %d checks failed (%s); deciding them one by one", len(live), exc
-            )
+            log.warning("a batch of %d checks failed (%s); deciding each alone", len(live), exc)
             for request, future in live:
                 try:
-                    future.set_result(self._decide_batch([request])[0])
+                    self._resolve([(request, future)], self._decide_batch([request]))
                 except BaseException as one:
                     future.set_exception(one)
             return
         self.batches += 1
         self.decided += len(live)
-        for (_, future), decision in zip(live, decisions, strict=True):
-            future.set_result(decision)
+        self._resolve(live, decisions)
+
+    def _resolve(
+        self,
+        live: list[tuple[CheckRequest, concurrent.futures.Future[Decision]]],
+        decisions: list[Decision],
+    ) -> None:
+        """Wake the callers with their committed decisions, signed by the finishers."""
+        if self._finishers is None or self._finish is None:
+            for (_, future), decision in zip(live, decisions, strict=True):
+                future.set_result(decision)
+            return
+        finish = self._finish
+
+        def sign_and_wake(
+            items: list[tuple[tuple[CheckRequest, concurrent.futures.Future[Decision]], Decision]],
+        ) -> None:
+            for (request, future), decision in items:
+                try:
+                    future.set_result(finish(decision, request))
+                except BaseException as exc:  # a signing failure: the decision stands, unsigned
+                    log.error("could not sign a receipt for %s: %s", decision.decision_id, exc)
+                    future.set_result(decision)
+
+        pairs = list(zip(live, decisions, strict=True))
+        half = (len(pairs) + 1) // 2
+        for part in (pairs[:half], pairs[half:]):
+            if part:
+                self._finishers.submit(sign_and_wake, part)

@@ -8,6 +8,7 @@ SQLAlchemy); the NDJSON upload is async and hands records to a thread as they ar
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from collections.abc import AsyncIterator
 
@@ -60,6 +61,10 @@ def create_app(
         opened = registry or Registry.open(database_url)
         app.state.registry = opened
         app.state.tokens = Tokens(opened.db, cache_seconds=token_cache_seconds)
+        # What start-up built (plugins, catalog, routes) lives as long as the process:
+        # move it out of the collector's way, so that collections only scan new objects.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -37,9 +37,12 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
                 "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
             )
         tokens: Tokens = connection.app.state.tokens
-        # A worker thread: looking the token up reads the database, which must not block
-        # the event loop (an async middleware).
-        principal = await anyio.to_thread.run_sync(tokens.authenticate, token.strip())
+        token = token.strip()
+        # A token seen in the last few seconds is known without the database; otherwise a
+        # worker thread looks it up, so that the event loop never waits for the database.
+        principal = tokens.remembered(token) or await anyio.to_thread.run_sync(
+            tokens.authenticate, token
+        )
         if principal is None:
             raise NotAuthorizedException(
                 "the token is unknown, expired or revoked",

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
@@ -99,15 +100,56 @@ def other_registry_error(request: Request, exc: RegistryError) -> Response[Error
     return error(HTTP_400_BAD_REQUEST, str(exc))
 
 
-def http_error(_: Request, exc: HTTPException) -> Response[ErrorBody]:
+def http_error(request: Request, exc: HTTPException) -> Response[ErrorBody]:
     field = None
     detail = exc.detail
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
         first = exc.extra[0]
         if isinstance(first, dict):
-            field = first.get("key")
+            field = _parameter_name(request, first.get("key"))
             detail = f"{detail}: {first.get('message', '')}".rstrip(": ")
     return error(exc.status_code, detail, field=field, headers=exc.headers)
+
+
+def _parameter_name(request: Request, key: Any) -> str | None:
+    """The name the caller used (``from``) for the handler's argument (``from_version``)."""
+    if not isinstance(key, str):
+        return None
+    try:
+        parameter = request.route_handler.parsed_fn_signature.parameters.get(key)
+    except Exception:  # no handler resolved: the key is all there is
+        return key
+    alias = getattr(getattr(parameter, "kwarg_definition", None), "name", None)
+    return alias if isinstance(alias, str) and alias else key
+
+
+def not_utf8(_: Request, exc: UnicodeDecodeError) -> Response[ErrorBody]:
+    """msgspec raises UnicodeDecodeError for a JSON string that is not UTF-8: bad input."""
+    return error(HTTP_400_BAD_REQUEST, f"the body is not UTF-8 (byte {exc.start}): {exc.reason}")
+
+
+_MEANINGS = {
+    400: "Bad input, the offending field named; nothing was written.",
+    401: "No bearer token, or one that is unknown, expired or revoked.",
+    403: "The token's role may not do this, or a system token asked for another system.",
+    404: "No such agreement, version or decision.",
+    409: "The change conflicts with the stored state; nothing was written.",
+    413: "The body is over the configured limit.",
+    415: "A document in a media type other than TOML, YAML or JSON.",
+    503: "The database does not answer; nothing was recorded, try again (Retry-After).",
+}
+
+
+def answers(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error answers of a route that needs a token, for its OpenAPI operation:
+    ``statuses``, 401, and 503 (the token's lookup reads the database)."""
+    every = {401, 503, *statuses}
+    return {
+        status: ResponseSpec(
+            data_container=ErrorBody, description=_MEANINGS[status], generate_examples=False
+        )
+        for status in sorted(every)
+    }
 
 
 def internal(request: Request, exc: Exception) -> Response[ErrorBody]:
@@ -123,5 +165,6 @@ HANDLERS: dict[Any, Any] = {
     RegistryError: other_registry_error,
     DatabaseError: database_error,
     HTTPException: http_error,
+    UnicodeDecodeError: not_utf8,
     HTTP_500_INTERNAL_SERVER_ERROR: internal,
 }

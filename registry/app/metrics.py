@@ -14,7 +14,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 
 from ..schemas import Decision
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Litestar adds "; charset=utf-8" to a text/ media type: naming it here would repeat it.
+CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
 class Metrics:

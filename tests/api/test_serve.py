@@ -33,9 +33,11 @@ def _free_port() -> int:
 def served(db_url: str, tmp_path) -> Iterator[tuple[str, str, Registry]]:  # type: ignore[no-untyped-def]
     registry = Registry.open(db_url)
     registry.load([AGREEMENTS])
-    token = Tokens(registry.db).create(
-        "system", name="ITIN", by="tests", system="irs-itin-address"
-    ).token
+    token = (
+        Tokens(registry.db)
+        .create("system", name="ITIN", by="tests", system="irs-itin-address")
+        .token
+    )
     port = _free_port()
     env = dict(os.environ, REGISTRY_DATABASE_URL=db_url)
     proc = subprocess.Popen(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import ClientException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter, RawBody
 
 from ...errors import InvalidInput
@@ -26,6 +27,7 @@ from ...schemas.access import Principal
 from ...schemas.types import AgreementStatus
 from ..auth import EDITORS, READERS, allow
 from ..bodies import decode, documented, schema_of
+from ..errors import answers
 from ..views import DiffView, StatusChangeBody
 from . import registry_of
 
@@ -82,6 +84,7 @@ PARTIES_BODY = documented(
     },
     "A parties file: [[party]] tables (TOML, YAML or JSON).",
 )
+CREATED = ResponseSpec(LoadOutcome, description="Created: version 1.", generate_examples=False)
 STATUS_BODY = documented(
     {"application/json": schema_of(StatusChangeBody)}, "The date from which, and why."
 )
@@ -91,7 +94,7 @@ class AgreementController(Controller):
     path = "/v1/agreements"
     tags = ["agreements"]  # noqa: RUF012 - litestar reads a list
 
-    @get("/", guards=[allow(*READERS)], sync_to_thread=True)
+    @get("/", guards=[allow(*READERS)], sync_to_thread=True, responses=answers(400, 403))
     def list_agreements(
         self,
         state: State,
@@ -113,7 +116,12 @@ class AgreementController(Controller):
             rows = [r for r in rows if day <= r.expires <= last]
         return rows
 
-    @get("/{agreement_id:str}", guards=[allow(*READERS)], sync_to_thread=True)
+    @get(
+        "/{agreement_id:str}",
+        guards=[allow(*READERS)],
+        sync_to_thread=True,
+        responses=answers(400, 403, 404),
+    )
     def show(
         self,
         state: State,
@@ -126,17 +134,32 @@ class AgreementController(Controller):
         record = registry_of(state).agreement(agreement_id, version, on)
         return Response(record, headers=_etag(record.current_version))
 
-    @get("/{agreement_id:str}/versions", guards=[allow(*READERS)], sync_to_thread=True)
+    @get(
+        "/{agreement_id:str}/versions",
+        guards=[allow(*READERS)],
+        sync_to_thread=True,
+        responses=answers(403, 404),
+    )
     def versions(self, state: State, agreement_id: FromPath[str]) -> list[VersionInfo]:
         """Every version, oldest first; none is ever overwritten or deleted."""
         return registry_of(state).versions(agreement_id)
 
-    @get("/{agreement_id:str}/history", guards=[allow(*READERS)], sync_to_thread=True)
+    @get(
+        "/{agreement_id:str}/history",
+        guards=[allow(*READERS)],
+        sync_to_thread=True,
+        responses=answers(403, 404),
+    )
     def history(self, state: State, agreement_id: FromPath[str]) -> list[HistoryEntry]:
         """Versions and status events, with who recorded each."""
         return registry_of(state).history(agreement_id)
 
-    @get("/{agreement_id:str}/diff", guards=[allow(*READERS)], sync_to_thread=True)
+    @get(
+        "/{agreement_id:str}/diff",
+        guards=[allow(*READERS)],
+        sync_to_thread=True,
+        responses=answers(400, 403, 404),
+    )
     def diff(
         self,
         state: State,
@@ -156,6 +179,7 @@ class AgreementController(Controller):
         sync_to_thread=True,
         operation_class=AGREEMENT_BODY,
         status_code=200,
+        responses={**answers(400, 403, 409, 413, 415), 201: CREATED},
     )
     def save(
         self,
@@ -198,6 +222,7 @@ class AgreementController(Controller):
         sync_to_thread=True,
         operation_class=STATUS_BODY,
         status_code=200,
+        responses=answers(400, 403, 404, 409, 413),
     )
     def suspend(
         self,
@@ -215,6 +240,7 @@ class AgreementController(Controller):
         sync_to_thread=True,
         operation_class=STATUS_BODY,
         status_code=200,
+        responses=answers(400, 403, 404, 409, 413),
     )
     def reinstate(
         self,
@@ -232,6 +258,7 @@ class AgreementController(Controller):
         sync_to_thread=True,
         operation_class=STATUS_BODY,
         status_code=200,
+        responses=answers(400, 403, 404, 409, 413),
     )
     def terminate(
         self,
@@ -248,7 +275,7 @@ class PartyController(Controller):
     path = "/v1/parties"
     tags = ["parties"]  # noqa: RUF012 - litestar reads a list
 
-    @get("/", guards=[allow(*READERS)], sync_to_thread=True)
+    @get("/", guards=[allow(*READERS)], sync_to_thread=True, responses=answers(403))
     def list_parties(self, state: State) -> list[Party]:
         """Every party, with its postal address and safeguard status."""
         return sorted(registry_of(state).parties().values(), key=lambda p: p.id)
@@ -259,6 +286,7 @@ class PartyController(Controller):
         sync_to_thread=True,
         operation_class=PARTIES_BODY,
         status_code=200,
+        responses=answers(400, 403, 409, 413, 415),
     )
     def save_parties(
         self, request: Request[Principal, str, State], state: State, body: RawBody

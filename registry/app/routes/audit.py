@@ -17,6 +17,7 @@ from ...schemas.access import Principal
 from ...store.verify import Verification
 from ..auth import AUDITORS, CHECKERS, LOG_READERS, allow
 from ..bodies import decode, documented, schema_of
+from ..errors import answers
 from ..views import CancelBody, SubjectQuery
 from . import registry_of
 
@@ -41,7 +42,7 @@ class DecisionController(Controller):
     path = "/v1/decisions"
     tags = ["decisions"]  # noqa: RUF012 - litestar reads a list
 
-    @get("/", guards=[allow(*LOG_READERS)], sync_to_thread=True)
+    @get("/", guards=[allow(*LOG_READERS)], sync_to_thread=True, responses=answers(400, 403))
     def list_decisions(
         self,
         request: Request[Principal, str, State],
@@ -63,12 +64,17 @@ class DecisionController(Controller):
             source_system=principal.system if principal.role == "system" else None,
         )
 
-    @get("/verify", guards=[allow(*AUDITORS)], sync_to_thread=True)
+    @get("/verify", guards=[allow(*AUDITORS)], sync_to_thread=True, responses=answers(403))
     def verify(self, state: State) -> Verification:
         """Walk the hash chain; ``problem`` names the first altered or missing entry."""
         return registry_of(state).verify()
 
-    @get("/{decision_id:str}", guards=[allow(*LOG_READERS)], sync_to_thread=True)
+    @get(
+        "/{decision_id:str}",
+        guards=[allow(*LOG_READERS)],
+        sync_to_thread=True,
+        responses=answers(403, 404),
+    )
     def show(
         self, request: Request[Principal, str, State], state: State, decision_id: FromPath[str]
     ) -> Decision:
@@ -86,6 +92,7 @@ class DecisionController(Controller):
         sync_to_thread=True,
         operation_class=CANCEL_BODY,
         status_code=200,
+        responses=answers(400, 403, 404, 409, 413),
     )
     def cancel(
         self,
@@ -106,7 +113,7 @@ class DisclosureController(Controller):
     path = "/v1/disclosures"
     tags = ["disclosures"]  # noqa: RUF012 - litestar reads a list
 
-    @get("/", guards=[allow(*AUDITORS)], sync_to_thread=True)
+    @get("/", guards=[allow(*AUDITORS)], sync_to_thread=True, responses=answers(400, 403))
     def list_disclosures(
         self,
         state: State,
@@ -116,7 +123,7 @@ class DisclosureController(Controller):
         """Disclosures, newest first, optionally under one agreement."""
         return registry_of(state).disclosures(agreement=agreement, limit=limit)
 
-    @get("/summary", guards=[allow(*AUDITORS)], sync_to_thread=True)
+    @get("/summary", guards=[allow(*AUDITORS)], sync_to_thread=True, responses=answers(400, 403))
     def summary(
         self, state: State, agreement: Annotated[str | None, QueryParameter(max_length=120)] = None
     ) -> list[DisclosureSummary]:
@@ -129,6 +136,7 @@ class DisclosureController(Controller):
         sync_to_thread=True,
         operation_class=SUBJECT_BODY,
         status_code=200,
+        responses=answers(400, 403, 413),
     )
     def by_person(self, state: State, body: RawBody) -> list[DisclosureEntry]:
         """Every disclosure about one person: date, recipient's name and address, purpose,

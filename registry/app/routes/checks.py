@@ -23,6 +23,7 @@ from ...schemas import CheckRequest, Decision
 from ...schemas.access import Principal
 from ..auth import CHECKERS, allow, speaks_for
 from ..bodies import documented, schema_of
+from ..errors import answers
 from ..metrics import Metrics
 from . import registry_of
 
@@ -88,6 +89,7 @@ class CheckController(Controller):
         guards=[allow(*CHECKERS)],
         operation_class=CHECK_BODY,
         status_code=200,
+        responses=answers(400, 403, 413),
     )
     async def check(
         self, request: Request[Principal, str, State], state: State, body: RawBody
@@ -111,6 +113,7 @@ class CheckController(Controller):
         operation_class=STREAM_BODY,
         request_max_body_size=None,
         status_code=200,
+        responses=answers(400, 403),
     )
     async def check_records(
         self, request: Request[Principal, str, State], state: State

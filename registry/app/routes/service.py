@@ -7,6 +7,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, QueryParameter, RawBody
 
 from ... import __version__
@@ -14,14 +15,18 @@ from ...schemas import ExpiringRow
 from ...schemas.receipt import PublicKey, ReceiptPayload
 from ..auth import ANYONE, AUDITORS, READERS, allow
 from ..bodies import decode, documented, schema_of
+from ..errors import answers
 from ..metrics import CONTENT_TYPE, Metrics
 from ..views import Health, PluginView, ReceiptBody
 from . import registry_of
 
+UNHEALTHY = {
+    503: ResponseSpec(Health, description="The database does not answer.", generate_examples=False)
+}
 RECEIPT_BODY = documented({"application/json": schema_of(ReceiptBody)}, "The receipt to verify.")
 
 
-@get("/health", tags=["service"], sync_to_thread=True)
+@get("/health", tags=["service"], sync_to_thread=True, responses=UNHEALTHY)
 def health(state: State) -> Response[Health]:
     """No token needed. 200 when the database answers, 503 when it does not."""
     try:
@@ -34,7 +39,13 @@ def health(state: State) -> Response[Health]:
     return Response(Health(status="ok", database="ok", version=__version__))
 
 
-@get("/metrics", tags=["service"], guards=[allow(*AUDITORS)])
+@get(
+    "/metrics",
+    tags=["service"],
+    guards=[allow(*AUDITORS)],
+    media_type=CONTENT_TYPE,
+    responses=answers(403),
+)
 async def metrics(state: State) -> Response[bytes]:
     """Prometheus metrics of this worker process."""
     collected: Metrics = state.metrics
@@ -45,7 +56,7 @@ class ServiceController(Controller):
     path = "/v1"
     tags = ["service"]  # noqa: RUF012 - litestar reads a list
 
-    @get("/plugins", guards=[allow(*ANYONE)], sync_to_thread=False)
+    @get("/plugins", guards=[allow(*ANYONE)], sync_to_thread=False, responses=answers())
     def plugins(self, state: State) -> list[PluginView]:
         """The active checker plugins, where each came from, and their checkers."""
         return [
@@ -53,7 +64,7 @@ class ServiceController(Controller):
             for p in registry_of(state).plugins.describe()
         ]
 
-    @get("/keys", guards=[allow(*ANYONE)], sync_to_thread=True)
+    @get("/keys", guards=[allow(*ANYONE)], sync_to_thread=True, responses=answers())
     def keys(self, state: State) -> list[PublicKey]:
         """The public keys that verify receipts, oldest first. A recipient or an auditor
         keeps them to verify receipts offline (``registry receipts verify``)."""
@@ -65,6 +76,7 @@ class ServiceController(Controller):
         sync_to_thread=True,
         operation_class=RECEIPT_BODY,
         status_code=200,
+        responses=answers(400, 413),
     )
     def verify_receipt(self, state: State, body: RawBody) -> ReceiptPayload:
         """What a receipt vouches for, when one of this registry's keys signed it; 400
@@ -72,7 +84,7 @@ class ServiceController(Controller):
         receipt = decode(body, ReceiptBody).receipt
         return registry_of(state).verify_receipt(receipt)
 
-    @get("/expiring", guards=[allow(*READERS)], sync_to_thread=True)
+    @get("/expiring", guards=[allow(*READERS)], sync_to_thread=True, responses=answers(400, 403))
     def expiring(
         self,
         state: State,
