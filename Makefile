@@ -44,8 +44,9 @@ lint: install
 	$(BIN)/ruff check registry plugins tests benchmarks
 	$(BIN)/mypy registry plugins
 
+# Two test processes: the suite is mostly waiting on databases and subprocesses.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 bench: install
 	$(BIN)/python benchmarks/lint_load.py

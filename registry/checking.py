@@ -55,6 +55,8 @@ def decode_request(value: CheckRequest | Mapping[str, Any] | bytes | str) -> Che
         raise invalid_request(str(exc)) from exc
     except RecursionError as exc:
         raise invalid_request("the request is nested too deeply") from exc
+    except UnicodeDecodeError as exc:  # msgspec, for a JSON string that is not UTF-8
+        raise invalid_request("the request is not UTF-8 text") from exc
 
 
 def invalid_request(message: str) -> InvalidInput:

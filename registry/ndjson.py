@@ -47,7 +47,7 @@ def batches(lines: Iterable[bytes], name: str = "records") -> Iterator[list[dict
 def _decode(chunk: list[bytes], first: int, name: str) -> list[dict[str, Any]]:
     try:
         return _records.decode_lines(b"".join(chunk))
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError):
         pass
     for number, line in enumerate(chunk, start=first):
         if not line.strip():
@@ -58,6 +58,8 @@ def _decode(chunk: list[bytes], first: int, name: str) -> list[dict[str, Any]]:
             raise _bad(name, number, "each line must be a JSON object (one record)") from exc
         except msgspec.DecodeError as exc:
             raise _bad(name, number, f"not JSON: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise _bad(name, number, "not UTF-8 text") from exc
         except RecursionError as exc:
             raise _bad(name, number, "the record is nested too deeply") from exc
     raise _bad(name, first, "the records could not be read")  # pragma: no cover

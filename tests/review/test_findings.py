@@ -413,3 +413,31 @@ def test_two_processes_using_the_subject_key_first_both_decide(
     finally:
         other.close()
     assert errors == []
+
+
+# --- bytes that are not UTF-8 -----------------------------------------------------------------
+
+
+def test_a_request_with_a_string_that_is_not_utf8_is_invalid_input() -> None:
+    with pytest.raises(InvalidInput, match="not UTF-8"):
+        decode_request(b'{"agreement": "\xff"}')
+
+
+def test_a_record_line_that_is_not_utf8_names_its_line() -> None:
+    lines = [b'{"a": 1}\n', b'{"a": "\xfe"}\n']
+    with pytest.raises(InvalidInput, match=r"records:2: not UTF-8"):
+        list(ndjson.records(lines, "records"))
+
+
+def test_the_cli_refuses_a_request_file_that_is_not_utf8_with_exit_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from registry.cli import main
+
+    bad = tmp_path / "check.json"
+    bad.write_bytes(b'{"agreement": "\xff", "source_system": "s"}')
+    result = CliRunner().invoke(
+        main, ["--database", f"sqlite:///{tmp_path / 'r.db'}", "check", str(bad)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "not UTF-8" in result.stderr
