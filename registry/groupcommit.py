@@ -18,6 +18,7 @@ gone, every caller gets the error (the API answers 503; nothing was recorded).
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import logging
 import queue
@@ -29,6 +30,48 @@ from .schemas import CheckRequest, Decision
 log = logging.getLogger("registry.groupcommit")
 
 _STOP = object()
+
+
+class AsyncResult:
+    """An asyncio future that the writer's threads resolve: results for one event loop
+    are handed over in one call per batch, not one wake-up per check."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[Decision] = loop.create_future()
+
+
+Waiter = concurrent.futures.Future[Decision] | AsyncResult
+
+
+def _settle(results: list[tuple[AsyncResult, Decision | BaseException]]) -> None:
+    for waiter, result in results:
+        if waiter.future.done():  # the caller went away
+            continue
+        if isinstance(result, BaseException):
+            waiter.future.set_exception(result)
+        else:
+            waiter.future.set_result(result)
+
+
+def _deliver(results: list[tuple[Waiter, Decision | BaseException]]) -> None:
+    """Resolve waiters: concurrent futures at once, asyncio ones in one call per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[AsyncResult, Decision | BaseException]]]
+    by_loop = {}
+    for waiter, result in results:
+        if isinstance(waiter, AsyncResult):
+            by_loop.setdefault(waiter.loop, []).append((waiter, result))
+        elif isinstance(result, BaseException):
+            waiter.set_exception(result)
+        else:
+            waiter.set_result(result)
+    for loop, group in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, group)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            log.warning("an event loop closed before %d answers were delivered", len(group))
 
 
 class GroupCommit:
@@ -66,6 +109,16 @@ class GroupCommit:
             self._queue.put((request, future))
         return future
 
+    def submit_async(self, request: CheckRequest) -> asyncio.Future[Decision]:
+        """Queue a check from a coroutine; await the result (the event loop is woken once
+        per batch, not once per check)."""
+        waiter = AsyncResult(asyncio.get_running_loop())
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the registry is closed")
+            self._queue.put((request, waiter))
+        return waiter.future
+
     def check(self, request: CheckRequest) -> Decision:
         return self.submit(request).result()
 
@@ -100,52 +153,51 @@ class GroupCommit:
             if stop:
                 return
 
-    def _decide(
-        self, batch: list[tuple[CheckRequest, concurrent.futures.Future[Decision]]]
-    ) -> None:
-        live = [(r, f) for r, f in batch if f.set_running_or_notify_cancel()]
+    def _decide(self, batch: list[tuple[CheckRequest, Waiter]]) -> None:
+        live = [
+            (r, w)
+            for r, w in batch
+            if isinstance(w, AsyncResult) or w.set_running_or_notify_cancel()
+        ]
         if not live:
             return
         try:
             decisions = self._decide_batch([r for r, _ in live])
         except BaseException as exc:
             if len(live) == 1:
-                live[0][1].set_exception(exc)
+                _deliver([(live[0][1], exc)])
                 return
             log.warning("a batch of %d checks failed (%s); deciding each alone", len(live), exc)
-            for request, future in live:
+            for request, waiter in live:
                 try:
-                    self._resolve([(request, future)], self._decide_batch([request]))
+                    decided = self._decide_batch([request])
                 except BaseException as one:
-                    future.set_exception(one)
+                    _deliver([(waiter, one)])
+                else:
+                    self._resolve([(request, waiter)], decided)
             return
         self.batches += 1
         self.decided += len(live)
         self._resolve(live, decisions)
 
-    def _resolve(
-        self,
-        live: list[tuple[CheckRequest, concurrent.futures.Future[Decision]]],
-        decisions: list[Decision],
-    ) -> None:
+    def _resolve(self, live: list[tuple[CheckRequest, Waiter]], decisions: list[Decision]) -> None:
         """Wake the callers with their committed decisions, signed by the finishers."""
+        pairs = list(zip(live, decisions, strict=True))
         if self._finishers is None or self._finish is None:
-            for (_, future), decision in zip(live, decisions, strict=True):
-                future.set_result(decision)
+            _deliver([(waiter, decision) for (_, waiter), decision in pairs])
             return
         finish = self._finish
 
-        def sign_and_wake(
-            items: list[tuple[tuple[CheckRequest, concurrent.futures.Future[Decision]], Decision]],
-        ) -> None:
-            for (request, future), decision in items:
+        def sign_and_wake(items: list[tuple[tuple[CheckRequest, Waiter], Decision]]) -> None:
+            results: list[tuple[Waiter, Decision | BaseException]] = []
+            for (request, waiter), decision in items:
                 try:
-                    future.set_result(finish(decision, request))
-                except BaseException as exc:  # a signing failure: the decision stands, unsigned
+                    results.append((waiter, finish(decision, request)))
+                except Exception as exc:  # a signing failure: the decision stands, unsigned
                     log.error("could not sign a receipt for %s: %s", decision.decision_id, exc)
-                    future.set_result(decision)
+                    results.append((waiter, decision))
+            _deliver(results)
 
-        pairs = list(zip(live, decisions, strict=True))
         half = (len(pairs) + 1) // 2
         for part in (pairs[:half], pairs[half:]):
             if part:

@@ -397,7 +397,16 @@ class Registry:
         """Queue a check for the writer thread, which commits queued checks together (group
         commit); the future resolves once the decision is durable. For services with many
         callers at once; :meth:`check` is the simple path."""
-        decoded = decode_request(request)
+        return self._group_commit().submit(decode_request(request))
+
+    async def check_async(
+        self, request: CheckRequest | Mapping[str, Any] | bytes | str
+    ) -> Decision:
+        """The same from a coroutine: awaits the committed decision without a thread of its
+        own (the HTTP API's path)."""
+        return await self._group_commit().submit_async(decode_request(request))
+
+    def _group_commit(self) -> GroupCommit:
         with self._writer_lock:
             if self._writer is None:
                 checking = self.checking
@@ -405,7 +414,7 @@ class Registry:
                     lambda requests: checking.check_batch(requests, sign=False),
                     finish=checking.with_receipt,
                 )
-            return self._writer.submit(decoded)
+            return self._writer
 
     def check_stream(
         self, request: CheckRequest | Mapping[str, Any] | bytes | str, records: Iterable[Any]

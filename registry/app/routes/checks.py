@@ -3,7 +3,6 @@ records, or a request and a stream of NDJSON records."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import queue
 from collections.abc import Iterator
@@ -103,7 +102,7 @@ class CheckController(Controller):
         with metrics.timed("request"):
             # The writer thread commits queued checks together (registry.groupcommit);
             # the answer waits until this one is durable.
-            decision = await asyncio.wrap_future(registry_of(state).submit_check(checked))
+            decision = await registry_of(state).check_async(checked)
         metrics.decided(decision)
         return decision
 
