@@ -25,7 +25,7 @@ from .auth import PUBLIC_PATHS, TokenAuthentication
 from .bodies import COMPONENTS
 from .errors import HANDLERS
 from .metrics import Metrics
-from .routes.agreements import AgreementController, PartyController
+from .routes.agreements import STATUS_ROUTES, AgreementController, PartyController
 from .routes.audit import DecisionController, DisclosureController
 from .routes.checks import CheckController
 from .routes.service import ServiceController, health, metrics
@@ -75,6 +75,7 @@ def create_app(
         path="/",
         route_handlers=[
             AgreementController,
+            *STATUS_ROUTES,
             PartyController,
             CheckController,
             DecisionController,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import ClientException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter, RawBody
 
@@ -203,72 +204,47 @@ class AgreementController(Controller):
         status = 201 if outcome.action == "created" else 200
         return Response(outcome, status_code=status, headers=_etag(outcome.version))
 
-    def _status(
-        self,
+
+def _status_route(action: str, status: AgreementStatus, doc: str) -> HTTPRouteHandler:
+    """``POST /v1/agreements/{id}/<action>``: a dated status change, recorded with who
+    made it."""
+
+    @post(
+        f"/v1/agreements/{{agreement_id:str}}/{action}",
+        guards=[allow(*EDITORS)],
+        sync_to_thread=True,
+        operation_class=STATUS_BODY,
+        operation_id=f"{action.title()}Agreement",
+        name=f"agreement-{action}",
+        summary=f"{action.title()} an agreement",
+        description=doc,
+        tags=["agreements"],
+        status_code=200,
+        responses=answers(400, 403, 404, 409, 413),
+    )
+    def change(
         request: Request[Principal, str, State],
         state: State,
         agreement_id: FromPath[str],
         body: RawBody,
-        status: AgreementStatus,
     ) -> StatusEvent:
-        change = decode(body, StatusChangeBody)
+        given = decode(body, StatusChangeBody)
         return registry_of(state).set_status(
-            agreement_id, status, change.on, change.reason, recorded_by=request.user.actor
+            agreement_id, status, given.on, given.reason, recorded_by=request.user.actor
         )
 
-    @post(
-        "/{agreement_id:str}/suspend",
-        guards=[allow(*EDITORS)],
-        sync_to_thread=True,
-        operation_class=STATUS_BODY,
-        status_code=200,
-        responses=answers(400, 403, 404, 409, 413),
-    )
-    def suspend(
-        self,
-        request: Request[Principal, str, State],
-        state: State,
-        agreement_id: FromPath[str],
-        body: RawBody,
-    ) -> StatusEvent:
-        """Suspend from a date: checks on or after it are denied until reinstated."""
-        return self._status(request, state, agreement_id, body, "suspended")
+    return change
 
-    @post(
-        "/{agreement_id:str}/reinstate",
-        guards=[allow(*EDITORS)],
-        sync_to_thread=True,
-        operation_class=STATUS_BODY,
-        status_code=200,
-        responses=answers(400, 403, 404, 409, 413),
-    )
-    def reinstate(
-        self,
-        request: Request[Principal, str, State],
-        state: State,
-        agreement_id: FromPath[str],
-        body: RawBody,
-    ) -> StatusEvent:
-        """Make a suspended agreement active again from a date."""
-        return self._status(request, state, agreement_id, body, "active")
 
-    @post(
-        "/{agreement_id:str}/terminate",
-        guards=[allow(*EDITORS)],
-        sync_to_thread=True,
-        operation_class=STATUS_BODY,
-        status_code=200,
-        responses=answers(400, 403, 404, 409, 413),
-    )
-    def terminate(
-        self,
-        request: Request[Principal, str, State],
-        state: State,
-        agreement_id: FromPath[str],
-        body: RawBody,
-    ) -> StatusEvent:
-        """Terminate from a date. Termination is final."""
-        return self._status(request, state, agreement_id, body, "terminated")
+STATUS_ROUTES = [
+    _status_route(
+        "suspend",
+        "suspended",
+        "Suspend from a date: checks on or after it are denied until reinstated.",
+    ),
+    _status_route("reinstate", "active", "Make a suspended agreement active again from a date."),
+    _status_route("terminate", "terminated", "Terminate from a date. Termination is final."),
+]
 
 
 class PartyController(Controller):
