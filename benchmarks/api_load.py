@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/api_load.py [--seconds 10] [--connections 64] [--no-postgres]
 
-Needs wrk (Debian: apt install wrk). Each run starts a server subprocess (uvicorn, as
+Needs wrk (Debian: apt install wrk). Each run starts a server subprocess (granian, as
 ``registry serve`` does), warms it up, then runs wrk with a POST of the typical transfer
 (10 fields, 5 request elements, 3 records, core plus irc6103) under the bench agreement
 (the IRS-ICE memorandum without its volume limits, so every check is allowed, logged and
@@ -99,8 +99,9 @@ def bare(workers: int, body: Path, seconds: int, connections: int) -> dict[str, 
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(HERE))
     proc = serve(
-        [PYTHON, "-m", "uvicorn", "bare_app:create", "--factory", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-server-header"],
+        [str(Path(PYTHON).parent / "granian"), "--interface", "asgi", "--factory",
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+         "bare_app:create"],
         env, port, "/v1/checks",
     )  # fmt: skip
     try:

@@ -1,5 +1,5 @@
 """The HTTP API: ``create_app()`` builds the litestar application; ``registry serve`` runs
-it under uvicorn. The only package that imports litestar.
+it under granian. The only package that imports litestar.
 
 Handlers are sync and run in worker threads (the registry's database work is sync
 SQLAlchemy); the NDJSON upload is async and hands records to a thread as they arrive.
@@ -122,7 +122,7 @@ def _openapi() -> OpenAPIConfig:
 
 
 def serve_app() -> Litestar:
-    """The factory ``registry serve`` hands to uvicorn (settings from the environment)."""
+    """The factory ``registry serve`` hands to granian (settings from the environment)."""
     return create_app()
 
 

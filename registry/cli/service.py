@@ -27,11 +27,16 @@ pass_state = click.make_pass_decorator(State)
     show_default=True,
     help="Worker processes. More than one needs PostgreSQL to be useful: SQLite has one writer.",
 )
-@click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
 @pass_state
 def serve(state: State, host: str, port: int, workers: int, log_level: str) -> None:
-    """The HTTP API (under /v1, OpenAPI at /schema) served by uvicorn."""
-    import uvicorn
+    """The HTTP API (under /v1, OpenAPI at /schema) served by granian."""
+    from granian import Granian
 
     # The workers read their settings from the environment: pass on the options given.
     if state.database:
@@ -40,16 +45,16 @@ def serve(state: State, host: str, port: int, workers: int, log_level: str) -> N
         os.environ["REGISTRY_PLUGINS_DIR"] = state.plugins_dir
     state.registry()  # fail here, with a clear message, if the database or plugins are wrong
     state.close()
-    uvicorn.run(
+    Granian(
         "registry.app:serve_app",
         factory=True,
-        host=host,
+        address=host,
         port=port,
+        interface="asgi",  # type: ignore[arg-type]
         workers=workers,
-        log_level=log_level,
-        proxy_headers=False,
-        server_header=False,
-    )
+        log_level=log_level,  # type: ignore[arg-type]
+        respawn_failed_workers=True,
+    ).serve()
 
 
 @main.group()

@@ -1,0 +1,205 @@
+"""Review findings on the HTTP API change (9e65ac6..HEAD): each test fails against the
+current code because of a real bug. See the review report for file:line and fixes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+import yaml
+from litestar.testing import AsyncTestClient
+
+from registry.app import create_app
+from registry.service import Registry
+from tests.api.conftest import Api, api, issue_tokens  # noqa: F401 - api is a fixture
+from tests.checking.helpers import record, request
+from tests.conftest import AGREEMENTS
+
+# --- authentication: the /health exclusion is a regex searched anywhere in the path ----------
+
+
+def test_an_agreement_whose_id_starts_with_health_is_readable(api: Api) -> None:
+    # DefineMiddleware(TokenAuthentication, exclude=["/health"]): litestar compiles the
+    # exclusions as a regex and *searches* the path, so every path containing "/health"
+    # skips authentication; the route's guard then reads connection.user, which is not
+    # set, and the answer is 500 for everyone, with or without a valid token.
+    answer = api.get("/v1/agreements/health-data-2026-dua", "legal")
+    assert answer.status_code == 404, answer.text
+
+
+def test_a_path_containing_health_still_needs_a_token(api: Api) -> None:
+    answer = api.client.get("/v1/agreements/health-data-2026-dua")
+    assert answer.status_code == 401, answer.text
+
+
+# --- dates at the ends of the calendar are 5xx ------------------------------------------------
+
+
+@pytest.mark.parametrize("on", ["0001-01-01", "0001-01-20"])
+def test_a_check_dated_in_year_one_is_not_a_server_error(api: Api, on: str) -> None:
+    # checking._usage / _decide_in_turn: on - timedelta(days=period_days - 1) overflows
+    # (OverflowError -> 500) although the request is valid JSON with a valid date.
+    answer = api.post("/v1/checks", "system", json=request(on=on, records=[record(1)]))
+    assert answer.status_code < 500, answer.text
+
+
+def test_a_streamed_check_dated_in_year_one_is_not_a_server_error(api: Api) -> None:
+    body = json.dumps(request(on="0001-01-01")) + "\n" + json.dumps(record(1)) + "\n"
+    answer = api.post(
+        "/v1/checks/records",
+        "system",
+        content=body,
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert answer.status_code < 500, answer.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/expiring?as_of=9999-12-31",
+        "/v1/agreements?on=9999-12-31&expiring_within=5",
+    ],
+)
+def test_a_listing_as_of_the_last_day_is_not_a_server_error(api: Api, path: str) -> None:
+    # as_of + timedelta(days=within) overflows: 500 instead of 200 or 400.
+    answer = api.get(path, "legal")
+    assert answer.status_code < 500, answer.text
+
+
+# --- agreement documents: YAML aliases expand exponentially -----------------------------------
+
+
+def _alias_bomb(levels: int) -> bytes:
+    """The shipped ICE agreement as a YAML/JSON document with a nested-alias 'bomb' under a
+    plugin table: about 1 KB that expands to 10**levels strings."""
+    import tomllib
+
+    data = tomllib.loads((AGREEMENTS / "irs-ice-2025-mou.toml").read_text())
+    data = json.loads(json.dumps(data, default=str))
+    data["checkers"]["irc6103"]["notes"] = "BOMB"
+    text = yaml.safe_dump(data, sort_keys=False)
+    anchors = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    anchors += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, levels)]
+    inline = "{" + ", ".join(anchors) + "}"
+    return text.replace("BOMB", inline).encode()
+
+
+def test_an_agreement_document_cannot_expand_aliases_without_bound(api: Api) -> None:
+    # documents._decode_text parses YAML (and bodies sent as application/json) with a
+    # SafeLoader that resolves aliases; msgspec then encodes the expanded tree (10**levels
+    # values) and the version is stored for ever. A few kilobytes from a legal token
+    # cost seconds of CPU and megabytes per level; a few more levels exhaust memory.
+    body = _alias_bomb(6)  # ~2 KB in, ~5 MB stored as version 2
+    assert len(body) < 4_000
+    started = time.monotonic()
+    answer = api.put(
+        "/v1/agreements/irs-ice-2025-mou",
+        "legal",
+        content=body,
+        headers={"Content-Type": "application/json", "If-Match": '"1"'},
+    )
+    elapsed = time.monotonic() - started
+    assert answer.status_code == 400, (answer.status_code, answer.text[:200], elapsed)
+
+
+# --- receipts: a cancelled decision's receipt still verifies ----------------------------------
+
+
+def test_the_receipt_of_a_cancelled_decision_is_not_vouched_for(api: Api) -> None:
+    # POST /v1/receipts/verify checks only the signature. After a cancel (records released
+    # from the limit, disclosures dropped from the accounting), the same receipt still
+    # verifies as valid, although GET /v1/decisions/{id} no longer gives one.
+    decided = api.post("/v1/checks", "system", json=request(records=[record(1)])).json()
+    assert decided["allowed"] and decided["receipt"]
+    cancelled = api.post(
+        f"/v1/decisions/{decided['decision_id']}/cancel",
+        "system",
+        json={"reason": "export did not happen"},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert "receipt" not in api.get(f"/v1/decisions/{decided['decision_id']}", "system").json()
+    verified = api.post("/v1/receipts/verify", "auditor", json={"receipt": decided["receipt"]})
+    assert verified.status_code != 200 or verified.json().get("cancelled") is True, (
+        "the registry vouches for the receipt of a cancelled decision: " + verified.text
+    )
+
+
+# --- streams: slow uploads hold the API's shared worker threads -------------------------------
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Registry, dict[str, str]]]:
+    registry = Registry.open(f"sqlite:///{tmp_path / 'registry.db'}")
+    try:
+        registry.load([AGREEMENTS])
+        yield registry, issue_tokens(registry)
+    finally:
+        registry.close()
+
+
+def test_stalled_record_uploads_do_not_starve_the_other_routes(
+    served: tuple[Registry, dict[str, str]],
+) -> None:
+    # check_records runs the whole check in anyio.to_thread.run_sync, and that thread
+    # blocks in chunks.get() while it waits for the network. Every sync route
+    # (sync_to_thread=True) and every token lookup shares anyio's default limiter of 40
+    # threads, so 40 uploads that stall (or are merely long: a bulk transfer) leave no
+    # thread for anything else: even /health stops answering.
+    registry, tokens = served
+    app = create_app(registry, token_cache_seconds=0)
+    first_line = json.dumps(request()).encode() + b"\n" + json.dumps(record(1)).encode() + b"\n"
+    headers = [
+        (b"authorization", f"Bearer {tokens['system']}".encode()),
+        (b"content-type", b"application/x-ndjson"),
+    ]
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/checks/records",
+        "raw_path": b"/v1/checks/records",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+    }
+    answered: dict[str, Any] = {}
+
+    async def main() -> None:
+        release = anyio.Event()
+
+        async def stalled_upload() -> None:
+            sent = False
+
+            async def receive() -> dict[str, Any]:
+                nonlocal sent
+                if not sent:
+                    sent = True
+                    return {"type": "http.request", "body": first_line, "more_body": True}
+                await release.wait()  # the client stops sending, then goes away
+                return {"type": "http.disconnect"}
+
+            async def send(message: dict[str, Any]) -> None:
+                pass
+
+            await app(dict(scope, headers=list(headers)), receive, send)  # type: ignore[arg-type]
+
+        async with AsyncTestClient(app) as client, anyio.create_task_group() as group:
+            for _ in range(40):
+                group.start_soon(stalled_upload)
+            await anyio.sleep(2)  # every upload has reached its checking thread
+            with anyio.move_on_after(5):
+                answered["health"] = (await client.get("/health")).status_code
+            release.set()
+
+    anyio.run(main)
+    assert answered.get("health") == 200, "GET /health did not answer within 5 s"
