@@ -16,6 +16,9 @@ from ..access import Tokens
 from ..schemas.access import Principal, Role
 
 PUBLIC_PATHS = {"/health"}
+# Calendar programs subscribe to a URL and send no headers: this feed alone also takes the
+# token as ``?token=`` (docs/api.md says to issue a reviewer token for the calendar alone).
+QUERY_TOKEN_PATHS = {"/v1/expiring.ics"}
 
 # Who may do what; docs/api.md shows the same matrix and a test walks every route.
 READERS: tuple[Role, ...] = ("legal", "reviewer", "auditor", "admin")
@@ -31,6 +34,8 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
+        if not header and connection.scope["path"] in QUERY_TOKEN_PATHS:
+            header = f"Bearer {connection.query_params.get('token', '')}"
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException(

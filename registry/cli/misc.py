@@ -25,7 +25,9 @@ pass_state = click.make_pass_decorator(State)
     help="Days ahead to look.",
 )
 @click.option("--as-of", "as_of", type=DATE, help="The day to look from (default: today).")
-@click.option("--format", "fmt", type=FORMATS, default="table")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv", "ics"]), default="table"
+)
 @pass_state
 def expiring(state: State, within: int, as_of: datetime.date | None, fmt: str) -> None:
     """Agreements expiring or due for review within the window, soonest first.
@@ -37,6 +39,12 @@ def expiring(state: State, within: int, as_of: datetime.date | None, fmt: str) -
     out = Output.current()
     if fmt == "json":
         out.json(rows)
+        return
+    if fmt in ("csv", "ics"):
+        from .. import calendar
+
+        text = calendar.to_csv(rows) if fmt == "csv" else calendar.to_ics(rows).decode()
+        click.echo(text, nl=False)
         return
     out.table(
         f"Expiring or due for review within {within} days of {day}",

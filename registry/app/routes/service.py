@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, QueryParameter, RawBody
 
-from ... import __version__
+from ... import __version__, calendar
 from ...schemas import ExpiringRow
 from ...schemas.receipt import PublicKey, ReceiptPayload
 from ..auth import ANYONE, AUDITORS, READERS, allow
@@ -94,3 +94,50 @@ class ServiceController(Controller):
         """Agreements expiring or due for review within ``within`` days of ``as_of``
         (today), soonest first; suspended ones included, terminated and expired not."""
         return registry_of(state).expiring(within, as_of)
+
+    @get(
+        "/expiring.csv",
+        guards=[allow(*READERS)],
+        sync_to_thread=True,
+        media_type="text/csv; charset=utf-8",
+        responses=answers(400, 403),
+    )
+    def expiring_csv(
+        self,
+        state: State,
+        within: Annotated[int, QueryParameter(ge=0, le=36_500)] = 90,
+        as_of: FromQuery[datetime.date | None] = None,
+    ) -> Response[str]:
+        """The same list as CSV, one line an agreement."""
+        rows = registry_of(state).expiring(within, as_of)
+        return Response(
+            calendar.to_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="expiring.csv"'},
+        )
+
+    @get(
+        "/expiring.ics",
+        guards=[allow(*READERS)],
+        sync_to_thread=True,
+        media_type="text/calendar; charset=utf-8",
+        responses=answers(400, 403),
+    )
+    def expiring_ics(
+        self,
+        state: State,
+        within: Annotated[int, QueryParameter(ge=0, le=36_500)] = 365,
+        token: Annotated[
+            str | None,
+            QueryParameter(
+                description="The API token, for calendar programs that cannot send an "
+                "Authorization header; use a reviewer token issued for the calendar alone",
+                max_length=200,
+            ),
+        ] = None,
+    ) -> Response[bytes]:
+        """A subscribable iCalendar feed: for each agreement expiring or due for review
+        within ``within`` days of today, an event on the day its review notice starts and
+        one on the day it expires."""
+        rows = registry_of(state).expiring(within, None)
+        return Response(calendar.to_ics(rows), media_type="text/calendar; charset=utf-8")
