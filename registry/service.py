@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from . import documents
 from .catalog import Catalog
 from .checking import Checking, decode_request
@@ -23,7 +25,7 @@ from .engine.evaluate import Evaluator
 from .engine.lint import has_errors, lint
 from .engine.plugins import Plugins, build_plugins
 from .engine.subjects import SubjectHasher
-from .errors import InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .groupcommit import GroupCommit
 from .receipts import Signer
 from .receipts import verify as verify_receipt
@@ -42,13 +44,16 @@ from .schemas import (
     PartiesFile,
     Party,
     Problem,
+    Review,
     StatusEvent,
     VersionInfo,
 )
 from .schemas.receipt import PublicKey, ReceiptPayload
 from .schemas.types import AgreementStatus
+from .schemas.views import ReviewOutcome
 from .settings import Settings
 from .store import Database, keys, meta, open_database
+from .store import reviews as review_rows
 from .store.agreements import AgreementStore, StoredAgreement
 from .store.decisions import catalog_revision
 from .store.retry import retrying
@@ -321,6 +326,21 @@ class Registry:
                     reason=event.reason,
                 )
             )
+        for review in self.reviews(agreement_id):
+            entries.append(
+                HistoryEntry(
+                    recorded_at=review.recorded_at,
+                    recorded_by=review.recorded_by,
+                    kind="review",
+                    summary=f"reviewed on {review.reviewed_on} (version {review.version}): "
+                    f"{review.outcome}; next review {review.next_review}: {review.note}",
+                    version=review.version,
+                    on=review.reviewed_on,
+                    outcome=review.outcome,
+                    next_review=review.next_review,
+                    reason=review.note,
+                )
+            )
         return sorted(entries, key=lambda e: e.recorded_at)
 
     def diff(
@@ -374,12 +394,73 @@ class Registry:
             policy = self.evaluator.policy(stored.current.agreement, stored.current_version)
             return policy.term_end, self.evaluator.review_flags(policy, day)
 
+        with self.db.read() as session:
+            latest = review_rows.latest(session, day)
         return expiring_engine.expiring(
             self.agreements_store.all(),
             within_days,
             day,
             term,  # type: ignore[arg-type]
+            latest,
         )
+
+    def record_review(
+        self,
+        agreement_id: str,
+        *,
+        outcome: str,
+        note: str,
+        next_review: datetime.date,
+        reviewed_on: datetime.date | None = None,
+        recorded_by: str | None = None,
+    ) -> Review:
+        """Record a review of the agreement's current version: its outcome (renew, amend,
+        let-expire, terminate), a note, and when to look again. Nothing is written when the
+        agreement is unknown or terminated, or the dates make no sense."""
+        day = reviewed_on or datetime.date.today()
+        try:
+            checked = msgspec.convert(outcome, ReviewOutcome)
+        except msgspec.ValidationError:
+            raise _bad_review(
+                f"unknown outcome {outcome!r}: use renew, amend, let-expire or terminate",
+                "outcome",
+            ) from None
+        if not note.strip() or len(note) > 2000:
+            raise _bad_review("a review needs a note of 1 to 2000 characters", "note")
+        if day > datetime.date.today():
+            raise _bad_review(f"a review cannot be dated in the future ({day})", "reviewed_on")
+        if next_review <= day:
+            raise _bad_review(
+                f"the next review ({next_review}) must come after this one ({day})", "next_review"
+            )
+
+        def record() -> Review:
+            with self.db.write() as session:
+                stored = self.agreements_store.locked(session, agreement_id)
+                if stored.terminated:
+                    raise Conflict(
+                        f"agreement '{agreement_id}' is terminated: there is nothing to review"
+                    )
+                review = Review(
+                    agreement=agreement_id,
+                    version=stored.current_version,
+                    reviewed_on=day,
+                    outcome=checked,
+                    note=note.strip(),
+                    next_review=next_review,
+                    recorded_at=datetime.datetime.now(datetime.UTC),
+                    recorded_by=recorded_by or default_actor(),
+                )
+                review_rows.insert(session, review)
+                return review
+
+        return retrying(record)
+
+    def reviews(self, agreement_id: str) -> list[Review]:
+        """Every review of the agreement, in the order recorded."""
+        self.stored(agreement_id)  # NotFound for an unknown agreement
+        with self.db.read() as session:
+            return review_rows.for_agreement(session, agreement_id)
 
     def parties(self) -> dict[str, Party]:
         return self.agreements_store.parties()
@@ -463,6 +544,13 @@ class Registry:
 
     def disclosure_summary(self, agreement: str | None = None) -> list[DisclosureSummary]:
         return self.checking.summary(agreement)
+
+
+def _bad_review(message: str, field: str) -> InvalidInput:
+    """Invalid review input, naming the field; nothing is written."""
+    return InvalidInput(
+        message, [Problem(severity="error", rule="review", message=message, field=field)]
+    )
 
 
 __all__ = ["NotFound", "Registry"]

@@ -25,7 +25,12 @@ from .auth import PUBLIC_PATHS, TokenAuthentication
 from .bodies import COMPONENTS
 from .errors import HANDLERS
 from .metrics import Metrics
-from .routes.agreements import STATUS_ROUTES, AgreementController, PartyController
+from .routes.agreements import (
+    REVIEW_ROUTES,
+    STATUS_ROUTES,
+    AgreementController,
+    PartyController,
+)
 from .routes.audit import DecisionController, DisclosureController
 from .routes.checks import CheckController
 from .routes.service import ServiceController, health, metrics
@@ -76,6 +81,7 @@ def create_app(
         route_handlers=[
             AgreementController,
             *STATUS_ROUTES,
+            *REVIEW_ROUTES,
             PartyController,
             CheckController,
             DecisionController,

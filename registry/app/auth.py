@@ -23,6 +23,7 @@ QUERY_TOKEN_PATHS = {"/v1/expiring.ics"}
 # Who may do what; docs/api.md shows the same matrix and a test walks every route.
 READERS: tuple[Role, ...] = ("legal", "reviewer", "auditor", "admin")
 EDITORS: tuple[Role, ...] = ("legal", "admin")
+REVIEWERS: tuple[Role, ...] = ("reviewer", "legal", "admin")
 CHECKERS: tuple[Role, ...] = ("system", "admin")
 LOG_READERS: tuple[Role, ...] = ("legal", "reviewer", "auditor", "admin", "system")
 AUDITORS: tuple[Role, ...] = ("auditor", "admin")

@@ -10,6 +10,7 @@ from msgspec import Meta
 
 from ..schemas import Change, Problem
 from ..schemas.types import ShortText
+from ..schemas.views import ReviewOutcome
 
 Reason = Annotated[str, Meta(min_length=1, max_length=2000, description="Why, in words.")]
 
@@ -29,6 +30,15 @@ class CancelBody(Body, frozen=True):
     """Release an allowed decision whose export did not happen."""
 
     reason: Reason
+
+
+class ReviewBody(Body, frozen=True):
+    """A review: what should happen to the agreement, a note, and when to look again."""
+
+    outcome: ReviewOutcome
+    note: Annotated[str, Meta(min_length=1, max_length=2000)]
+    next_review: datetime.date
+    reviewed_on: datetime.date | None = None
 
 
 class SubjectQuery(Body, frozen=True):

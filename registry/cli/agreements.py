@@ -229,3 +229,61 @@ _status_command("reinstate", "reinstate", "Reinstate a suspended agreement from 
 _status_command(
     "terminate", "terminate", "Terminate an agreement from a date. Termination is final."
 )
+
+
+@agreements.command()
+@click.argument("agreement_id")
+@click.option(
+    "--outcome",
+    type=click.Choice(["renew", "amend", "let-expire", "terminate"]),
+    required=True,
+    help="What should happen to the agreement.",
+)
+@click.option("--note", required=True, help="What the reviewer found (1 to 2000 characters).")
+@click.option(
+    "--next-review", "next_review", type=DATE, required=True, help="When to review it again."
+)
+@click.option("--on", "on", type=DATE, help="The day of the review (default: today).")
+@click.option("--by", metavar="NAME", help="Who reviewed it (default: your user name).")
+@pass_state
+def review(
+    state: State,
+    agreement_id: str,
+    outcome: str,
+    note: str,
+    next_review: datetime.date,
+    on: datetime.date | None,
+    by: str | None,
+) -> None:
+    """Record a review: its outcome, a note and the next review date. The agreement leaves
+    the due-for-review list until then."""
+    done = state.registry().record_review(
+        agreement_id,
+        outcome=outcome,
+        note=note,
+        next_review=next_review,
+        reviewed_on=on,
+        recorded_by=by,
+    )
+    Output.current().line(
+        f"{agreement_id} v{done.version}: reviewed on {done.reviewed_on}, {done.outcome}; "
+        f"next review {done.next_review}"
+    )
+
+
+@agreements.command()
+@click.argument("agreement_id")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_state
+def reviews(state: State, agreement_id: str, fmt: str) -> None:
+    """Every review of an agreement, in the order recorded."""
+    rows = state.registry().reviews(agreement_id)
+    out = Output.current()
+    if fmt == "json":
+        out.json(rows)
+        return
+    out.table(
+        f"Reviews of {agreement_id}",
+        ["reviewed", "version", "outcome", "next review", "by", "note"],
+        ([r.reviewed_on, r.version, r.outcome, r.next_review, r.recorded_by, r.note] for r in rows),
+    )

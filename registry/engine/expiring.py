@@ -6,15 +6,19 @@ starts within the window, while expiry is further out. Suspended agreements are 
 terminated ones (on the as-of date) and ones already expired are not. Dates come from the
 current version, its expiry as extended by its checkers (a valid Privacy Act renewal);
 the status is the one in force on the as-of date.
+
+A review moves the start of the review period: a reviewed agreement is due for review
+again from the next review date its reviewer set, not from the notice period (it is still
+listed as expiring when it expires within the window).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
-from ..schemas import Agreement, ExpiringRow
+from ..schemas import Agreement, ExpiringRow, Review
 from ..schemas.types import AgreementStatus
 
 
@@ -37,9 +41,11 @@ def expiring(
     within_days: int,
     as_of: datetime.date,
     term: Callable[[Listed], tuple[datetime.date, tuple[str, ...]]] | None = None,
+    reviews: Mapping[str, Review] | None = None,
 ) -> list[ExpiringRow]:
     """``term`` gives an agreement's last day in force (a lawful renewal extends
-    ``expires``) and its checkers' review flags; by default ``expires`` and none."""
+    ``expires``) and its checkers' review flags; by default ``expires`` and none.
+    ``reviews`` holds each agreement's latest review held by the as-of date."""
     horizon = as_of + datetime.timedelta(days=within_days)
     rows = []
     for stored in agreements:
@@ -48,7 +54,12 @@ def expiring(
         expires, flags = term(stored) if term else (agreement.expires, ())
         if status == "terminated" or expires < as_of:
             continue
-        review_from = expires - datetime.timedelta(days=agreement.review_notice_days)
+        review = (reviews or {}).get(stored.id)
+        review_from = (
+            review.next_review
+            if review is not None
+            else expires - datetime.timedelta(days=agreement.review_notice_days)
+        )
         if expires <= horizon:
             due = "expiring"
         elif review_from <= horizon:
@@ -68,6 +79,7 @@ def expiring(
                 recipients=agreement.recipients,
                 version=stored.current_version,
                 flags=flags,
+                last_review=review.reviewed_on if review is not None else None,
             )
         )
     return sorted(rows, key=lambda r: (r.expires, r.agreement))

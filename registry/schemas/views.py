@@ -46,6 +46,23 @@ class VersionInfo(View, frozen=True):
     source: str | None = None
 
 
+ReviewOutcome = Literal["renew", "amend", "let-expire", "terminate"]
+
+
+class Review(View, frozen=True):
+    """A reviewer's review of an agreement: what should happen to it, and when to look
+    again. Until ``next_review`` the agreement is not due for review."""
+
+    agreement: str
+    version: int
+    reviewed_on: datetime.date
+    outcome: ReviewOutcome
+    note: str
+    next_review: datetime.date
+    recorded_at: datetime.datetime
+    recorded_by: str
+
+
 class StatusEvent(View, frozen=True):
     """A dated status change recorded through the CLI or API (not from a file)."""
 
@@ -62,13 +79,15 @@ class HistoryEntry(View, frozen=True):
 
     recorded_at: datetime.datetime
     recorded_by: str
-    kind: Literal["version", "status"]
+    kind: Literal["version", "status", "review"]
     summary: str
     version: int | None = None
     on: datetime.date | None = None
     status: AgreementStatus | None = None
     reason: str | None = None
     source: str | None = None
+    outcome: str | None = None
+    next_review: datetime.date | None = None
 
 
 class AgreementSummary(View, frozen=True):
@@ -117,6 +136,7 @@ class ExpiringRow(View, frozen=True):
     recipients: tuple[str, ...]
     version: int
     flags: tuple[str, ...] = ()
+    last_review: datetime.date | None = None
 
 
 class LoadOutcome(View, frozen=True):

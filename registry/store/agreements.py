@@ -226,6 +226,13 @@ class AgreementStore:
             session.flush()
             return status_event(row)
 
+    def locked(self, session: Session, agreement_id: str) -> StoredAgreement:
+        """The agreement, its row locked for the rest of ``session``'s transaction."""
+        head = _lock_agreement(session, agreement_id)
+        if head is None:
+            raise NotFound(f"no agreement '{agreement_id}'")
+        return self._read_in(session, head)
+
     def _read_in(self, session: Session, head: AgreementRow) -> StoredAgreement:
         version_rows = session.exec(
             select(AgreementVersionRow)

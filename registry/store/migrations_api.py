@@ -31,6 +31,7 @@ REGISTRY_TABLES = {
     "disclosure",
     "api_token",
     "signing_key",
+    "agreement_review",
 }
 
 

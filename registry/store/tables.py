@@ -159,3 +159,18 @@ signing_key = sa.Table(
     sa.Column("public_key", sa.String(128), nullable=False),
     sa.Column("created_at", UTC_TIMESTAMP, nullable=False),
 )
+
+agreement_review = sa.Table(
+    "agreement_review",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("agreement_id", sa.String(120), sa.ForeignKey("agreement.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("reviewed_on", sa.Date, nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("next_review", sa.Date, nullable=False),
+    sa.Column("recorded_at", UTC_TIMESTAMP, nullable=False),
+    sa.Column("recorded_by", sa.String(200), nullable=False),
+    sa.Index("ix_agreement_review_agreement", "agreement_id"),
+)

@@ -141,6 +141,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "POST /v1/agreements/{agreement_id}/suspend": STATUS_CHANGE,
     "POST /v1/agreements/{agreement_id}/reinstate": STATUS_CHANGE,
     "POST /v1/agreements/{agreement_id}/terminate": STATUS_CHANGE,
+    "POST /v1/agreements/{agreement_id}/reviews": {
+        "json": {"outcome": "renew", "note": "role matrix", "next_review": "2099-01-01"}
+    },
     "POST /v1/parties": {"content": (AGREEMENTS / "parties.toml").read_bytes(), "headers": TOML},
     "POST /v1/checks": {"json": request(records=[record(3)])},
     "POST /v1/checks/records": {

@@ -21,15 +21,16 @@ from ...schemas import (
     LoadOutcome,
     PartiesFile,
     Party,
+    Review,
     StatusEvent,
     VersionInfo,
 )
 from ...schemas.access import Principal
 from ...schemas.types import AgreementStatus
-from ..auth import EDITORS, READERS, allow
+from ..auth import EDITORS, READERS, REVIEWERS, allow
 from ..bodies import decode, documented, schema_of
 from ..errors import answers
-from ..views import DiffView, StatusChangeBody
+from ..views import DiffView, ReviewBody, StatusChangeBody
 from . import registry_of
 
 # A document body is TOML (as in agreements/), YAML, or JSON (read by the YAML parser,
@@ -86,6 +87,11 @@ PARTIES_BODY = documented(
     "A parties file: [[party]] tables (TOML, YAML or JSON).",
 )
 CREATED = ResponseSpec(LoadOutcome, description="Created: version 1.", generate_examples=False)
+REVIEW_BODY = documented(
+    {"application/json": schema_of(ReviewBody)},
+    "The outcome (renew, amend, let-expire, terminate), a note, the next review date, and "
+    "optionally the day of the review (default: today).",
+)
 STATUS_BODY = documented(
     {"application/json": schema_of(StatusChangeBody)}, "The date from which, and why."
 )
@@ -245,6 +251,49 @@ STATUS_ROUTES = [
     _status_route("reinstate", "active", "Make a suspended agreement active again from a date."),
     _status_route("terminate", "terminated", "Terminate from a date. Termination is final."),
 ]
+
+
+@post(
+    "/v1/agreements/{agreement_id:str}/reviews",
+    guards=[allow(*REVIEWERS)],
+    sync_to_thread=True,
+    operation_class=REVIEW_BODY,
+    tags=["agreements"],
+    status_code=201,
+    responses=answers(400, 403, 404, 409, 413),
+)
+def record_review(
+    request: Request[Principal, str, State],
+    state: State,
+    agreement_id: FromPath[str],
+    body: RawBody,
+) -> Review:
+    """Record a review of the agreement's current version; it leaves the due-for-review
+    list until ``next_review``. 404 for an unknown agreement, 409 for a terminated one."""
+    given = decode(body, ReviewBody)
+    return registry_of(state).record_review(
+        agreement_id,
+        outcome=given.outcome,
+        note=given.note,
+        next_review=given.next_review,
+        reviewed_on=given.reviewed_on,
+        recorded_by=request.user.actor,
+    )
+
+
+@get(
+    "/v1/agreements/{agreement_id:str}/reviews",
+    guards=[allow(*READERS)],
+    sync_to_thread=True,
+    tags=["agreements"],
+    responses=answers(403, 404),
+)
+def list_reviews(state: State, agreement_id: FromPath[str]) -> list[Review]:
+    """Every review of the agreement, in the order recorded."""
+    return registry_of(state).reviews(agreement_id)
+
+
+REVIEW_ROUTES = [record_review, list_reviews]
 
 
 class PartyController(Controller):
