@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from . import documents
+from . import impact as impact_engine
 from .catalog import Catalog
 from .checking import Checking, decode_request
 from .engine import diff as diff_engine
@@ -27,6 +28,7 @@ from .engine.plugins import Plugins, build_plugins
 from .engine.subjects import SubjectHasher
 from .errors import Conflict, InvalidInput, NotFound
 from .groupcommit import GroupCommit
+from .impact import Impact
 from .receipts import Signer
 from .receipts import verify as verify_receipt
 from .schemas import (
@@ -53,6 +55,7 @@ from .schemas.types import AgreementStatus
 from .schemas.views import ReviewOutcome
 from .settings import Settings
 from .store import Database, keys, meta, open_database
+from .store import decisions as decision_rows
 from .store import reviews as review_rows
 from .store.agreements import AgreementStore, StoredAgreement
 from .store.decisions import catalog_revision
@@ -455,6 +458,29 @@ class Registry:
                 return review
 
         return retrying(record)
+
+    def impact(self, path: str | Path, days: int = 30) -> Impact:
+        """What loading the amended agreement file at ``path`` would have done to the
+        decisions logged under it in the last ``days`` days: those it would decide the
+        other way, and why (see :mod:`registry.impact`). Nothing is written."""
+        docs, problems = self._read([path])
+        problems += lint(docs, self.plugins, self.agreements_store.parties())
+        if has_errors(problems):
+            raise InvalidInput(f"{path} has errors", problems)
+        proposed = [d.value for d in docs if isinstance(d.value, Agreement)]
+        if len(proposed) != 1:
+            raise InvalidInput(f"{path}: give one agreement file")
+        stored = self.stored(proposed[0].id)
+        since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=days)
+        with self.db.read() as session:
+            logged = decision_rows.logged_since(session, stored.id, since)
+
+            def usage_before(first: datetime.date, last: datetime.date) -> int:
+                return decision_rows.period_usage(session, stored.id, first, last, since)
+
+            return impact_engine.replay(
+                self.evaluator, self.catalog(), stored, proposed[0], logged, since, usage_before
+            )
 
     def reviews(self, agreement_id: str) -> list[Review]:
         """Every review of the agreement, in the order recorded."""

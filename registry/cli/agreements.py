@@ -287,3 +287,47 @@ def reviews(state: State, agreement_id: str, fmt: str) -> None:
         ["reviewed", "version", "outcome", "next review", "by", "note"],
         ([r.reviewed_on, r.version, r.outcome, r.next_review, r.recorded_by, r.note] for r in rows),
     )
+
+
+@agreements.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    default=30,
+    show_default=True,
+    help="Replay the decisions logged in this many days.",
+)
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_state
+def impact(state: State, path: str, days: int, fmt: str) -> None:
+    """Before loading an amended file: which recent decisions it would decide the other
+    way, and why. Nothing is loaded or logged."""
+    found = state.registry().impact(path, days)
+    out = Output.current()
+    if fmt == "json":
+        out.json(found)
+        return
+    out.line(
+        f"{found.agreement}: {found.replayed} decision(s) logged since "
+        f"{found.since:%Y-%m-%d %H:%M} UTC replayed under the amended file; "
+        f"{len(found.changed)} would change"
+    )
+    out.table(
+        None,
+        ["decision", "on", "from → to", "purpose", "records", "before", "after", "why after"],
+        (
+            [
+                r.decision_id,
+                r.on,
+                f"{r.source_system} → {r.recipient}",
+                r.purpose,
+                r.record_count,
+                "allowed" if r.allowed_before else "denied",
+                "allowed" if r.allowed_after else "denied",
+                ", ".join(r.reasons_after) or ", ".join(r.reasons_before),
+            ]
+            for r in found.changed
+        ),
+    )
+    out.line(f"note: {found.note}")

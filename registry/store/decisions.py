@@ -107,16 +107,20 @@ def bump_catalog(session: Session) -> None:
 
 
 def period_usage(
-    session: Session, agreement_id: str, first: datetime.date, last: datetime.date
+    session: Session,
+    agreement_id: str,
+    first: datetime.date,
+    last: datetime.date,
+    recorded_before: datetime.datetime | None = None,
 ) -> int:
     """Records counted against the agreement's period limit for decisions dated in
-    ``first .. last``: allowed decisions, less the cancelled ones."""
-    total = (
-        session.connection()
-        .execute(_USAGE, {"agreement": agreement_id, "first": first, "last": last})
-        .scalar_one()
-    )
-    return int(total)
+    ``first .. last``: allowed decisions, less the cancelled ones (only those logged
+    before ``recorded_before``, when given)."""
+    params = {"agreement": agreement_id, "first": first, "last": last}
+    if recorded_before is None:
+        return int(session.connection().execute(_USAGE, params).scalar_one())
+    query = _USAGE.where(decision_log.c.recorded_at < recorded_before)
+    return int(session.connection().execute(query, {**params}).scalar_one())
 
 
 class Head:
@@ -400,3 +404,31 @@ def subjects_of(session: Session, seq: int) -> list[bytes]:
 
 def decode_entry(body: str) -> LoggedDecision | LoggedCancel:
     return _entry.decode(body)
+
+
+def logged_since(
+    session: Session, agreement_id: str, since: datetime.datetime
+) -> list[tuple[LoggedDecision, bool]]:
+    """(logged decision, cancelled?) for every decision under ``agreement_id`` logged at
+    ``since`` or later, oldest first: what an amendment's impact replays."""
+    cancelled = (
+        sa.select(decision_log.c.decision_id).where(decision_log.c.kind == "cancel").subquery()
+    )
+    rows = session.execute(
+        sa.select(
+            decision_log.c.body,
+            decision_log.c.decision_id.in_(sa.select(cancelled.c.decision_id)).label("cancelled"),
+        )
+        .where(
+            decision_log.c.kind == "decision",
+            decision_log.c.agreement_id == agreement_id,
+            decision_log.c.recorded_at >= since,
+        )
+        .order_by(decision_log.c.seq)
+    )
+    out = []
+    for row in rows:
+        logged = _entry.decode(row.body)
+        if isinstance(logged, LoggedDecision):
+            out.append((logged, bool(row.cancelled)))
+    return out

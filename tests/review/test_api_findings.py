@@ -19,6 +19,21 @@ from tests.api.conftest import Api, api, issue_tokens  # noqa: F401 - api is a f
 from tests.checking.helpers import record, request
 from tests.conftest import AGREEMENTS
 
+@pytest.fixture
+def sqlite_api(tmp_path: Path) -> Iterator[Api]:
+    """The API on SQLite only, for findings that do not depend on the database."""
+    from litestar.testing import TestClient
+
+    registry = Registry.open(f"sqlite:///{tmp_path / 'registry.db'}")
+    try:
+        registry.load([AGREEMENTS])
+        tokens = issue_tokens(registry)
+        with TestClient(create_app(registry, token_cache_seconds=0)) as client:
+            yield Api(client, registry, tokens)
+    finally:
+        registry.close()
+
+
 # --- authentication: the /health exclusion is a regex searched anywhere in the path ----------
 
 
@@ -71,6 +86,30 @@ def test_a_listing_as_of_the_last_day_is_not_a_server_error(api: Api, path: str)
     assert answer.status_code < 500, answer.text
 
 
+# --- text that PostgreSQL cannot store -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/v1/decisions/%00", None),
+        ("GET", "/v1/agreements/%00x", None),
+        ("GET", "/v1/agreements/%00x/history", None),
+        ("POST", "/v1/decisions/%00/cancel", {"reason": "did not export"}),
+        ("POST", "/v1/agreements/irs-ice-2025-mou/suspend", {"on": "2026-01-01", "reason": "a\u0000b"}),
+    ],
+    ids=["decision", "agreement", "history", "cancel", "status-reason"],
+)
+def test_a_nul_character_is_bad_input_not_a_server_error(
+    api: Api, method: str, path: str, body: Any
+) -> None:
+    # On PostgreSQL, a NUL in a path parameter or a stored text raises psycopg.DataError
+    # (sqlalchemy DataError, not "unavailable"): errors.database_error answers 500, and the
+    # log line carries the statement's parameters.
+    answer = api.client.request(method, path, headers=api.headers("admin"), json=body)
+    assert answer.status_code < 500, answer.text
+
+
 # --- agreement documents: YAML aliases expand exponentially -----------------------------------
 
 
@@ -88,7 +127,7 @@ def _alias_bomb(levels: int) -> bytes:
     return text.replace("BOMB", "{" + ", ".join(anchors) + "}").encode()
 
 
-def test_an_agreement_document_with_nested_aliases_is_refused_at_once(api: Api) -> None:
+def test_an_agreement_document_with_nested_aliases_is_refused_at_once(sqlite_api: Api) -> None:
     # documents._decode_text reads YAML, and bodies sent as application/json, with a
     # SafeLoader that resolves aliases; msgspec.convert and the structure walk then visit
     # the expanded tree (10**levels values) before lint refuses the table. 2 KB from a
@@ -97,7 +136,7 @@ def test_an_agreement_document_with_nested_aliases_is_refused_at_once(api: Api) 
     body = _alias_bomb(7)
     assert len(body) < 4_000
     started = time.monotonic()
-    answer = api.put(
+    answer = sqlite_api.put(
         "/v1/agreements/irs-ice-2025-mou",
         "legal",
         content=body,
