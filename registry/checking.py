@@ -28,7 +28,7 @@ from .engine.evaluate import CORE, Evaluator
 from .engine.subjects import SubjectHasher
 from .errors import Conflict, InvalidInput, NotFound
 from .receipts import Signer
-from .schemas import CheckRequest, Decision, DisclosureEntry, DisclosureSummary, Problem, Reason
+from .schemas import CheckRequest, Decision, DisclosureEntry, Problem, Reason
 from .store import decisions as log
 from .store import disclosures as accounting
 from .store.database import Database
@@ -454,10 +454,6 @@ class Checking:
         with self.db.read() as session:
             found = accounting.for_agreement(session, agreement, limit)
         return [_entry(d.logged, catalog) for d in found]
-
-    def summary(self, agreement: str | None = None) -> list[DisclosureSummary]:
-        with self.db.read() as session:
-            return accounting.summary(session, agreement)
 
 
 class SubjectSpool:

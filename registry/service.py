@@ -31,6 +31,7 @@ from .groupcommit import GroupCommit
 from .impact import Impact
 from .receipts import Signer
 from .receipts import verify as verify_receipt
+from .reports import AuditReport, DenialCount
 from .schemas import (
     Agreement,
     AgreementRecord,
@@ -56,6 +57,7 @@ from .schemas.views import ReviewOutcome
 from .settings import Settings
 from .store import Database, keys, meta, open_database
 from .store import decisions as decision_rows
+from .store import disclosures as accounting_rows
 from .store import reviews as review_rows
 from .store.agreements import AgreementStore, StoredAgreement
 from .store.decisions import catalog_revision
@@ -568,8 +570,39 @@ class Registry:
             return [e for e in entries if agreement is None or e.agreement == agreement]
         return self.checking.disclosures(agreement, self.catalog(), limit)
 
-    def disclosure_summary(self, agreement: str | None = None) -> list[DisclosureSummary]:
-        return self.checking.summary(agreement)
+    def disclosure_summary(
+        self,
+        agreement: str | None = None,
+        first: datetime.date | None = None,
+        last: datetime.date | None = None,
+    ) -> list[DisclosureSummary]:
+        """Per agreement: transfers, records, distinct people and recipients, for checks
+        dated in ``first .. last``."""
+        with self.db.read() as session:
+            return accounting_rows.summary(session, agreement, first, last)
+
+    def report(
+        self,
+        agreement: str | None = None,
+        first: datetime.date | None = None,
+        last: datetime.date | None = None,
+    ) -> AuditReport:
+        """The auditors' report: the log's tamper check, disclosures and denials by reason."""
+        if first is not None and last is not None and last < first:
+            raise InvalidInput(f"the period ends ({last}) before it starts ({first})")
+        verified = self.verify()
+        with self.db.read() as session:
+            summary = accounting_rows.summary(session, agreement, first, last)
+            denied = accounting_rows.denials(session, agreement, first, last)
+        return AuditReport(
+            generated_at=datetime.datetime.now(datetime.UTC),
+            first=first,
+            last=last,
+            agreement=agreement,
+            log=verified,
+            disclosures=tuple(summary),
+            denials=tuple(DenialCount(code=c, agreement=a, decisions=n) for c, a, n in denied),
+        )
 
 
 def _bad_review(message: str, field: str) -> InvalidInput:

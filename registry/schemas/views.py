@@ -173,3 +173,4 @@ class DisclosureSummary(View, frozen=True):
     people: int
     first: datetime.date | None = None
     last: datetime.date | None = None
+    recipients: tuple[str, ...] = ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,20 +60,31 @@ def _decoded(rows: Sequence[Any]) -> list[Disclosed]:
     return out
 
 
-def summary(session: Session, agreement_id: str | None = None) -> list[DisclosureSummary]:
-    """Per agreement: allowed, uncancelled transfers, their records and distinct people."""
+def summary(
+    session: Session,
+    agreement_id: str | None = None,
+    first: datetime.date | None = None,
+    last: datetime.date | None = None,
+) -> list[DisclosureSummary]:
+    """Per agreement: allowed, uncancelled transfers checked in ``first .. last``, their
+    records, distinct people and recipients."""
     allowed = (
         sa.select(
             decision_log.c.seq,
             decision_log.c.agreement_id,
             decision_log.c.on_date,
             decision_log.c.records_counted,
+            decision_log.c.recipient,
         )
         .where(decision_log.c.kind == "decision", decision_log.c.allowed.is_(True))
         .where(decision_log.c.decision_id.not_in(_cancelled()))
     )
     if agreement_id is not None:
         allowed = allowed.where(decision_log.c.agreement_id == agreement_id)
+    if first is not None:
+        allowed = allowed.where(decision_log.c.on_date >= first)
+    if last is not None:
+        allowed = allowed.where(decision_log.c.on_date <= last)
     allowed_sq = allowed.subquery()
     transfers = session.execute(
         sa.select(
@@ -90,14 +102,53 @@ def summary(session: Session, agreement_id: str | None = None) -> list[Disclosur
             .group_by(allowed_sq.c.agreement_id)
         ).all()
     )
+    recipients: dict[str, list[str]] = {}
+    for a, recipient in session.execute(
+        sa.select(allowed_sq.c.agreement_id, allowed_sq.c.recipient)
+        .distinct()
+        .order_by(allowed_sq.c.recipient)
+    ):
+        recipients.setdefault(a, []).append(recipient)
     return [
         DisclosureSummary(
             agreement=a,
             transfers=int(n),
             records=int(r),
             people=int(people.get(a, 0)),
-            first=first,
-            last=last,
+            first=earliest,
+            last=latest,
+            recipients=tuple(recipients.get(a, ())),
         )
-        for a, n, r, first, last in sorted(transfers, key=lambda row: row[0])
+        for a, n, r, earliest, latest in sorted(transfers, key=lambda row: row[0])
     ]
+
+
+def denials(
+    session: Session,
+    agreement_id: str | None = None,
+    first: datetime.date | None = None,
+    last: datetime.date | None = None,
+) -> list[tuple[str, str | None, int]]:
+    """(reason code, agreement, denied decisions giving it) for checks dated in
+    ``first .. last``: the codes are read from each logged decision."""
+    query = sa.select(decision_log.c.body).where(
+        decision_log.c.kind == "decision", decision_log.c.allowed.is_(False)
+    )
+    if agreement_id is not None:
+        query = query.where(decision_log.c.agreement_id == agreement_id)
+    if first is not None:
+        query = query.where(decision_log.c.on_date >= first)
+    if last is not None:
+        query = query.where(decision_log.c.on_date <= last)
+    counts: dict[tuple[str, str | None], int] = {}
+    for (body,) in session.execute(query.execution_options(yield_per=1000)):
+        logged = decode_entry(body)
+        if not isinstance(logged, LoggedDecision):
+            continue
+        for code in {r.code for r in logged.decision.reasons}:
+            key = (code, logged.decision.agreement)
+            counts[key] = counts.get(key, 0) + 1
+    return sorted(
+        ((code, agreement, n) for (code, agreement), n in counts.items()),
+        key=lambda row: (-row[2], row[0], row[1] or ""),
+    )

@@ -7,11 +7,13 @@ import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter, RawBody
 
+from ... import reports
 from ...errors import NotFound
+from ...reports import AuditReport
 from ...schemas import Decision, DisclosureEntry, DisclosureSummary
 from ...schemas.access import Principal
 from ...store.verify import Verification
@@ -142,3 +144,66 @@ class DisclosureController(Controller):
         """Every disclosure about one person: date, recipient's name and address, purpose,
         authority, agreement and version."""
         return registry_of(state).disclosures(subject=decode(body, SubjectQuery).subject)
+
+
+class ReportController(Controller):
+    path = "/v1/reports"
+    tags = ["reports"]  # noqa: RUF012 - litestar reads a list
+
+    @get("/", guards=[allow(*AUDITORS)], sync_to_thread=True, responses=answers(400, 403))
+    def report(
+        self,
+        state: State,
+        agreement: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        first: Annotated[datetime.date | None, QueryParameter(name="from")] = None,
+        last: Annotated[datetime.date | None, QueryParameter(name="to")] = None,
+    ) -> AuditReport:
+        """The auditors' report for checks dated ``from .. to``: the decision log's tamper
+        check with its result, disclosures per agreement (transfers, records, distinct
+        people, recipients) and denials by reason."""
+        return registry_of(state).report(agreement, first, last)
+
+    @get(
+        "/disclosures.csv",
+        guards=[allow(*AUDITORS)],
+        sync_to_thread=True,
+        media_type="text/csv; charset=utf-8",
+        responses=answers(400, 403),
+    )
+    def disclosures_csv(
+        self,
+        state: State,
+        agreement: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        first: Annotated[datetime.date | None, QueryParameter(name="from")] = None,
+        last: Annotated[datetime.date | None, QueryParameter(name="to")] = None,
+    ) -> Response[str]:
+        """Disclosures per agreement as CSV. The ``X-Log-Verified`` header carries the
+        tamper check's result (``true`` or ``false``)."""
+        found = registry_of(state).report(agreement, first, last)
+        return Response(
+            reports.disclosures_csv(found.disclosures),
+            media_type="text/csv; charset=utf-8",
+            headers={"X-Log-Verified": str(found.log.ok).lower()},
+        )
+
+    @get(
+        "/denials.csv",
+        guards=[allow(*AUDITORS)],
+        sync_to_thread=True,
+        media_type="text/csv; charset=utf-8",
+        responses=answers(400, 403),
+    )
+    def denials_csv(
+        self,
+        state: State,
+        agreement: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        first: Annotated[datetime.date | None, QueryParameter(name="from")] = None,
+        last: Annotated[datetime.date | None, QueryParameter(name="to")] = None,
+    ) -> Response[str]:
+        """Denied decisions by reason code (and agreement) as CSV, with ``X-Log-Verified``."""
+        found = registry_of(state).report(agreement, first, last)
+        return Response(
+            reports.denials_csv(found.denials),
+            media_type="text/csv; charset=utf-8",
+            headers={"X-Log-Verified": str(found.log.ok).lower()},
+        )

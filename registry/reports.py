@@ -1,0 +1,62 @@
+"""Reports for auditors: disclosures per agreement over a period (transfers, records,
+distinct people, recipients), denials by reason, and the decision log's tamper check with
+its result, so that a report never leaves out whether the log it was read from is whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from collections.abc import Sequence
+
+import msgspec
+
+from .schemas import DisclosureSummary
+from .schemas.views import View
+from .store.verify import Verification
+
+
+class DenialCount(View, frozen=True):
+    """How many denied decisions gave one reason (under one agreement)."""
+
+    code: str
+    agreement: str | None
+    decisions: int
+
+
+class AuditReport(View, frozen=True):
+    """Disclosures and denials for checks dated in ``first .. last`` (open ends: all)."""
+
+    generated_at: datetime.datetime
+    first: datetime.date | None
+    last: datetime.date | None
+    agreement: str | None
+    log: Verification
+    disclosures: tuple[DisclosureSummary, ...]
+    denials: tuple[DenialCount, ...]
+
+
+def disclosures_csv(rows: Sequence[DisclosureSummary]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["agreement", "transfers", "records", "people", "first", "last", "recipients"])
+    for r in rows:
+        writer.writerow(
+            [r.agreement, r.transfers, r.records, r.people, r.first or "", r.last or "",
+             ";".join(r.recipients)]
+        )  # fmt: skip
+    return out.getvalue()
+
+
+def denials_csv(rows: Sequence[DenialCount]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["code", "agreement", "decisions"])
+    for r in rows:
+        writer.writerow([r.code, r.agreement or "", r.decisions])
+    return out.getvalue()
+
+
+def as_json(report: AuditReport) -> bytes:
+    return msgspec.json.encode(report)
