@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import icalendar
 
+from .engine.limits import shifted
 from .schemas import ExpiringRow
 
 CSV_COLUMNS = (
@@ -88,7 +89,7 @@ def to_ics(
             event.add("uid", f"{r.agreement}-{kind}@agreement-registry")
             event.add("dtstamp", stamp)
             event.add("dtstart", day)
-            event.add("dtend", day + datetime.timedelta(days=1))
+            event.add("dtend", shifted(day, 1))
             event.add("summary", summary)
             event.add("description", details)
             event.add("categories", ["agreement-" + kind])

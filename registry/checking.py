@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from .catalog import Catalog
+from .engine import limits
 from .engine.decide import Check
 from .engine.evaluate import CORE, Evaluator
 from .engine.subjects import SubjectHasher
@@ -204,15 +205,17 @@ class Checking:
 
     def _usage_before(
         self, session: Any, trials: Sequence[_Pending]
-    ) -> dict[tuple[str, datetime.date], int]:
-        """Records already disclosed in each limited candidate's window, as logged."""
-        usage: dict[tuple[str, datetime.date], int] = {}
+    ) -> dict[tuple[str, datetime.date], dict[datetime.date, int]]:
+        """Records already allowed per day around each limited candidate's check date,
+        as logged."""
+        usage: dict[tuple[str, datetime.date], dict[datetime.date, int]] = {}
         for trial in trials:
             for candidate in trial.check.trials:
                 agreement = candidate.candidate.agreement
                 key = (agreement.id, trial.on)
-                if key not in usage:
-                    usage[key] = self._usage(session, agreement, trial.on)
+                dates = limits.span(agreement, trial.on)
+                if key not in usage and dates is not None:
+                    usage[key] = log.daily_usage(session, agreement.id, *dates)
         return usage
 
     def _logged(
@@ -317,11 +320,12 @@ class Checking:
             )
 
     def _usage(self, session: Any, agreement: Any, on: datetime.date) -> int:
-        limits = agreement.limits
-        if limits.max_records_per_period is None or limits.period_days is None:
+        """The fullest window of the period containing ``on`` (see engine.limits)."""
+        dates = limits.span(agreement, on)
+        if dates is None:
             return 0
-        first = on - datetime.timedelta(days=limits.period_days - 1)
-        return log.period_usage(session, agreement.id, first, on)
+        daily = log.daily_usage(session, agreement.id, *dates)
+        return limits.peak_usage(daily, on, agreement.limits.period_days)
 
     def _run(self, work: Callable[[], T]) -> T:
         pool = self._pool
@@ -494,7 +498,8 @@ class _Pending:
 
 
 def _decide_in_turn(
-    trials: Sequence[_Pending], logged: Mapping[tuple[str, datetime.date], int]
+    trials: Sequence[_Pending],
+    logged: Mapping[tuple[str, datetime.date], Mapping[datetime.date, int]],
 ) -> list[Decision]:
     """Decide checks in order; each one's period usage counts the records allowed by the
     ones before it (under the same agreement, inside its window)."""
@@ -508,14 +513,15 @@ def _decide_in_turn(
         usage = {}
         for candidate in check.trials:
             agreement = candidate.candidate.agreement
-            limits = agreement.limits
-            used = logged.get((agreement.id, trial.on), 0)
-            if limits.max_records_per_period is not None and limits.period_days is not None:
-                first = trial.on - datetime.timedelta(days=limits.period_days - 1)
-                used += sum(
-                    n for a, day, n in allowed if a == agreement.id and first <= day <= trial.on
-                )
-            usage[agreement.id] = used
+            period = agreement.limits.period_days
+            daily = logged.get((agreement.id, trial.on))
+            if daily is None or period is None:
+                usage[agreement.id] = 0
+                continue
+            ours = ((day, n) for a, day, n in allowed if a == agreement.id)
+            usage[agreement.id] = limits.peak_usage(
+                limits.add_days(dict(daily), ours), trial.on, period
+            )
         decision = check.decide(usage, trial.count, new_decision_id(), now())
         if decision.allowed and decision.agreement is not None:
             allowed.append((decision.agreement, trial.on, decision.record_count))

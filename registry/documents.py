@@ -167,6 +167,8 @@ def _decode_text(text: str, doc: SourceDocument) -> dict[str, Any] | None:
     try:
         if doc.format == "toml":
             data = tomllib.loads(text)
+        elif doc.format == "json":
+            data = msgspec.json.decode(text)
         else:
             data = yaml.load(text, Loader=StrictBoolLoader)
     except tomllib.TOMLDecodeError as exc:
@@ -194,6 +196,9 @@ def _decode_text(text: str, doc: SourceDocument) -> dict[str, Any] | None:
             )
         )
         return None
+    except msgspec.DecodeError as exc:
+        doc.problems.append(doc.problem("error", "file.syntax", f"JSON syntax error: {exc}"))
+        return None
     except RecursionError:
         doc.problems.append(doc.problem("error", "file.syntax", "document is nested too deeply"))
         return None
@@ -207,7 +212,18 @@ def _decode_text(text: str, doc: SourceDocument) -> dict[str, Any] | None:
 
 class StrictBoolLoader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans: only true/false. In YAML 1.1 a bare ``on``
-    (the key of a status change) or ``no`` would silently become a boolean."""
+    (the key of a status change) or ``no`` would silently become a boolean.
+
+    Aliases (``*name``) are refused: an agreement has no use for them, and nested ones
+    expand exponentially (a 2 KB document can take minutes to walk)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in agreement files", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
 StrictBoolLoader.yaml_implicit_resolvers = {

@@ -12,9 +12,10 @@ allowed, on top of what the log allowed before the replayed days (``usage_before
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .catalog import Catalog
+from .engine import limits
 from .engine.decide import Candidate, Check
 from .engine.evaluate import Evaluator
 from .engine.timeline import status_on
@@ -60,11 +61,11 @@ def replay(
     proposed: Agreement,
     logged: Sequence[tuple[LoggedDecision, bool]],
     since: datetime.datetime,
-    usage_before: Callable[[datetime.date, datetime.date], int],
+    usage_before: Callable[[datetime.date, datetime.date], Mapping[datetime.date, int]],
 ) -> Impact:
     """Decide again, under ``proposed``, the decisions in ``logged`` (oldest first, all
     logged since ``since``). ``usage_before(first, last)`` gives the records the log had
-    allowed before ``since`` for checks dated in ``first .. last``."""
+    allowed before ``since``, per check date in ``first .. last``."""
     version = stored.current_version + 1
     allowed: list[tuple[datetime.date, int]] = []  # records allowed, by check date
     changed: list[ImpactRow] = []
@@ -113,7 +114,7 @@ def _decide(
     entry: LoggedDecision,
     on: datetime.date,
     allowed: list[tuple[datetime.date, int]],
-    usage_before: Callable[[datetime.date, datetime.date], int],
+    usage_before: Callable[[datetime.date, datetime.date], Mapping[datetime.date, int]],
 ) -> Decision:
     request = entry.request
     candidate = Candidate(proposed, version, status_on(proposed, stored.events, on))
@@ -126,10 +127,10 @@ def _decide(
         catalog.received_under(request, on),
     )
     used = 0
-    limits = proposed.limits
-    if limits.max_records_per_period is not None and limits.period_days is not None:
-        first = on - datetime.timedelta(days=limits.period_days - 1)
-        used = usage_before(first, on) + sum(n for day, n in allowed if first <= day <= on)
+    dates = limits.span(proposed, on)
+    if dates is not None and proposed.limits.period_days is not None:
+        daily = limits.add_days(dict(usage_before(*dates)), allowed)
+        used = limits.peak_usage(daily, on, proposed.limits.period_days)
     return check.decide(
         {proposed.id: used}, entry.decision.record_count, entry.decision.decision_id,
         entry.decision.checked_at,

@@ -29,7 +29,7 @@ from .engine.subjects import SubjectHasher
 from .errors import Conflict, InvalidInput, NotFound
 from .groupcommit import GroupCommit
 from .impact import Impact
-from .receipts import Signer
+from .receipts import InvalidReceipt, Signer
 from .receipts import verify as verify_receipt
 from .reports import AuditReport, DenialCount
 from .schemas import (
@@ -477,8 +477,8 @@ class Registry:
         with self.db.read() as session:
             logged = decision_rows.logged_since(session, stored.id, since)
 
-            def usage_before(first: datetime.date, last: datetime.date) -> int:
-                return decision_rows.period_usage(session, stored.id, first, last, since)
+            def usage_before(first: datetime.date, last: datetime.date) -> dict[datetime.date, int]:
+                return decision_rows.daily_usage(session, stored.id, first, last, since)
 
             return impact_engine.replay(
                 self.evaluator, self.catalog(), stored, proposed[0], logged, since, usage_before
@@ -548,9 +548,25 @@ class Registry:
             return keys.all_keys(session)
 
     def verify_receipt(self, receipt: str) -> ReceiptPayload:
-        """The payload of a receipt signed by one of this database's keys; raises
-        :class:`registry.receipts.InvalidReceipt` when it does not verify."""
-        return verify_receipt(receipt, {key.key_id: key.public_key for key in self.public_keys()})
+        """The payload of a receipt signed by one of this database's keys, for a decision
+        the log holds as allowed and not cancelled; raises
+        :class:`registry.receipts.InvalidReceipt` otherwise (``cancelled``: the export it
+        vouched for was called off, and its records released)."""
+        payload = verify_receipt(
+            receipt, {key.key_id: key.public_key for key in self.public_keys()}
+        )
+        try:
+            logged = self.checking.decision(payload.decision_id)
+        except NotFound:
+            raise InvalidReceipt(
+                "unknown_decision", f"decision {payload.decision_id} is not in this log"
+            ) from None
+        if logged.cancelled:
+            raise InvalidReceipt(
+                "cancelled",
+                f"decision {payload.decision_id} was cancelled: its export must not happen",
+            )
+        return payload
 
     def decision(self, decision_id: str) -> Decision:
         return self.checking.decision(decision_id)

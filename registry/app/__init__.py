@@ -12,6 +12,7 @@ import gc
 import os
 from collections.abc import AsyncIterator
 
+import anyio
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
@@ -21,7 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from ..access import Tokens
 from ..service import Registry
-from .auth import PUBLIC_PATHS, TokenAuthentication
+from .auth import TokenAuthentication, public_path_patterns
 from .bodies import COMPONENTS
 from .errors import HANDLERS
 from .metrics import Metrics
@@ -31,9 +32,10 @@ from .routes.agreements import (
     AgreementController,
     PartyController,
 )
-from .routes.audit import DecisionController, DisclosureController
+from .routes.audit import DecisionController, DisclosureController, ReportController
 from .routes.checks import CheckController
 from .routes.service import ServiceController, health, metrics
+from .web import web_pages
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 
@@ -55,6 +57,7 @@ def create_app(
     database_url: str | None = None,
     max_body_bytes: int | None = None,
     token_cache_seconds: float = 5.0,
+    max_streams: int = 16,
 ) -> Litestar:
     """The application. Given a ``registry``, it uses it (and leaves closing it to the
     caller); otherwise it opens one from ``database_url`` or the settings at start-up and
@@ -66,6 +69,10 @@ def create_app(
         opened = registry or Registry.open(database_url)
         app.state.registry = opened
         app.state.tokens = Tokens(opened.db, cache_seconds=token_cache_seconds)
+        # Threads of their own for token lookups and for NDJSON uploads (which hold a
+        # thread while they last), apart from the pool the other routes run in.
+        app.state.auth_threads = anyio.CapacityLimiter(8)
+        app.state.stream_threads = anyio.CapacityLimiter(max_streams)
         # What start-up built (plugins, catalog, routes) lives as long as the process:
         # move it out of the collector's way, so that collections only scan new objects.
         gc.collect()
@@ -86,16 +93,17 @@ def create_app(
             CheckController,
             DecisionController,
             DisclosureController,
+            ReportController,
             ServiceController,
             metrics,
         ],
     )
     app = Litestar(
-        route_handlers=[health, api],
+        route_handlers=[health, api, web_pages()],
         lifespan=[lifespan],
         state=State({"metrics": Metrics()}),
         middleware=[
-            DefineMiddleware(TokenAuthentication, exclude=sorted(PUBLIC_PATHS)),
+            DefineMiddleware(TokenAuthentication, exclude=public_path_patterns()),
         ],
         exception_handlers=HANDLERS,
         request_max_body_size=max_body_bytes or max_body_from_env(),

@@ -3,6 +3,7 @@ names the roles that may call it (the matrix is in docs/api.md and tested)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,10 +16,13 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from ..access import Tokens
 from ..schemas.access import Principal, Role
 
-PUBLIC_PATHS = {"/health"}
+# The web pages' sign-in form and style sheet are public too (registry/app/web).
+PUBLIC_PATHS = {"/health", "/ui/login", "/ui/style.css"}
 # Calendar programs subscribe to a URL and send no headers: this feed alone also takes the
 # token as ``?token=`` (docs/api.md says to issue a reviewer token for the calendar alone).
 QUERY_TOKEN_PATHS = {"/v1/expiring.ics"}
+# Web pages (under /ui) also take the token from the cookie set when signing in.
+UI_COOKIE = "registry_ui"
 
 # Who may do what; docs/api.md shows the same matrix and a test walks every route.
 READERS: tuple[Role, ...] = ("legal", "reviewer", "auditor", "admin")
@@ -35,8 +39,11 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
-        if not header and connection.scope["path"] in QUERY_TOKEN_PATHS:
+        from_url = not header and connection.scope["path"] in QUERY_TOKEN_PATHS
+        if from_url:
             header = f"Bearer {connection.query_params.get('token', '')}"
+        if not header and _is_ui(connection.scope["path"]):
+            header = f"Bearer {connection.cookies.get(UI_COOKIE, '')}"
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException(
@@ -47,14 +54,31 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
         # A token seen in the last few seconds is known without the database; otherwise a
         # worker thread looks it up, so that the event loop never waits for the database.
         principal = tokens.remembered(token) or await anyio.to_thread.run_sync(
-            tokens.authenticate, token
+            tokens.authenticate, token, limiter=connection.app.state.auth_threads
         )
         if principal is None:
             raise NotAuthorizedException(
                 "the token is unknown, expired or revoked",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
+        if from_url and principal.role != "reviewer":
+            # A URL ends up in logs and calendar settings: only a reviewer token, which
+            # can change nothing but reviews, may travel in one.
+            raise NotAuthorizedException(
+                "only a reviewer token may be given in the URL; issue one for the calendar"
+            )
         return AuthenticationResult(user=principal, auth=principal.token_id)
+
+
+def public_path_patterns() -> list[str]:
+    """The paths that need no token, as the anchored patterns litestar wants: it searches
+    each pattern anywhere in the path, so "/health" alone would also let through
+    "/v1/agreements/health-data-dua"."""
+    return [f"^{re.escape(path)}$" for path in sorted(PUBLIC_PATHS)]
+
+
+def _is_ui(path: str) -> bool:
+    return path == "/ui" or path.startswith("/ui/")
 
 
 def allow(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:
@@ -63,10 +87,13 @@ def allow(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitabl
     allowed = frozenset(roles)
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal = connection.user
-        if not isinstance(principal, Principal) or principal.role not in allowed:
-            role = principal.role if isinstance(principal, Principal) else "anonymous"
-            raise PermissionDeniedException(f"the {role} role may not do this")
+        principal = connection.scope.get("user")
+        if not isinstance(principal, Principal):  # never authenticated: not a server error
+            raise NotAuthorizedException(
+                "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if principal.role not in allowed:
+            raise PermissionDeniedException(f"the {principal.role} role may not do this")
 
     guard.roles = allowed  # type: ignore[attr-defined]  # read by the role-matrix test
     return guard

@@ -33,7 +33,7 @@ from ..errors import (
     SchemaError,
 )
 from ..schemas import Problem
-from ..store.database import DatabaseError, is_unavailable
+from ..store.database import DatabaseError, is_bad_data, is_unavailable
 from .views import ErrorBody
 
 log = logging.getLogger("registry.app")
@@ -90,6 +90,11 @@ def unavailable(request: Request, exc: Exception) -> Response[ErrorBody]:
 def database_error(request: Request, exc: Exception) -> Response[ErrorBody]:
     if is_unavailable(exc):
         return unavailable(request, exc)
+    if is_bad_data(exc):
+        return error(
+            HTTP_400_BAD_REQUEST,
+            "the database cannot store a value in this request (a NUL character, say)",
+        )
     return internal(request, exc)
 
 

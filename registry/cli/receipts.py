@@ -49,8 +49,9 @@ def _read(path: str, what: str) -> bytes:
 def receipts_verify(
     state: State, receipt: str | None, file: str | None, keys_path: str | None, as_json: bool
 ) -> None:
-    """Verify RECEIPT (or the one in --file) with the registry's public keys and print what
-    it vouches for. Exit 0 valid, 1 not valid (with the reason), 2 bad usage."""
+    """Verify RECEIPT (or the one in --file) with the registry's public keys and its log
+    (a cancelled decision's receipt is refused), or offline with --keys (the signature
+    only), and print what it vouches for. Exit 0 valid, 1 not valid, 2 bad usage."""
     if (receipt is None) == (file is None):
         raise InvalidInput("give the receipt either as an argument or with --file")
     if file is not None:
@@ -59,13 +60,12 @@ def receipts_verify(
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"the receipt file {file} is not text") from exc
     assert receipt is not None
-    if keys_path is not None:
-        keys = keys_from_json(_read(keys_path, "keys file"))
-    else:
-        keys = {k.key_id: k.public_key for k in state.registry().public_keys()}
     out = Output.current()
     try:
-        payload = verify(receipt, keys)
+        if keys_path is not None:  # offline: the signature only
+            payload = verify(receipt, keys_from_json(_read(keys_path, "keys file")))
+        else:  # the signature, and that the log holds the decision, not cancelled
+            payload = state.registry().verify_receipt(receipt)
     except InvalidReceipt as exc:
         out.error(str(exc))
         raise click.exceptions.Exit(EXIT_INVALID_RECEIPT) from exc

@@ -211,9 +211,9 @@ def _limits(t: Transfer, a: Agreement) -> Iterator[Finding]:
         if total > limits.max_records_per_period:
             yield Finding(
                 "period_record_limit_exceeded",
-                f"{t.period_used} records already disclosed in the {limits.period_days} "
-                f"days to {t.on}; {t.record_count} more would exceed the limit of "
-                f"{limits.max_records_per_period}",
+                f"{t.period_used} records already disclosed in a {limits.period_days}-day "
+                f"window that includes {t.on}; {t.record_count} more would exceed the limit "
+                f"of {limits.max_records_per_period}",
                 "record_count",
             )
     records = t.request.records

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from ..schemas import Agreement, ExpiringRow, Review
 from ..schemas.types import AgreementStatus
+from .limits import shifted
 
 
 class Listed(Protocol):
@@ -46,7 +47,7 @@ def expiring(
     """``term`` gives an agreement's last day in force (a lawful renewal extends
     ``expires``) and its checkers' review flags; by default ``expires`` and none.
     ``reviews`` holds each agreement's latest review held by the as-of date."""
-    horizon = as_of + datetime.timedelta(days=within_days)
+    horizon = shifted(as_of, within_days)
     rows = []
     for stored in agreements:
         agreement = stored.current_agreement()
@@ -58,7 +59,7 @@ def expiring(
         review_from = (
             review.next_review
             if review is not None
-            else expires - datetime.timedelta(days=agreement.review_notice_days)
+            else shifted(expires, -agreement.review_notice_days)
         )
         if expires <= horizon:
             due = "expiring"

@@ -67,6 +67,12 @@ class Database:
 DatabaseError = sa.exc.DBAPIError
 
 
+def is_bad_data(exc: BaseException) -> bool:
+    """True when the database refused a value (PostgreSQL takes no NUL character in text,
+    say): bad input, nothing written."""
+    return isinstance(exc, sa.exc.DataError)
+
+
 def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)) or bool(
         getattr(exc, "connection_invalidated", False)
@@ -81,6 +87,7 @@ def create_engine(url: str, **options: Any) -> sa.Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        options.setdefault("hide_parameters", True)  # no personal data in error texts
         engine = sa.create_engine(
             parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options
         )
@@ -90,6 +97,7 @@ def create_engine(url: str, **options: Any) -> sa.Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         options.setdefault("pool_pre_ping", True)
+        options.setdefault("hide_parameters", True)  # no personal data in error texts
         return sa.create_engine(parsed, **options)
     raise SchemaError(f"unsupported database {backend!r}: use an sqlite:/// or postgresql:// URL")
 

@@ -106,6 +106,34 @@ def bump_catalog(session: Session) -> None:
     )
 
 
+_DAILY = (
+    sa.select(decision_log.c.on_date, sa.func.sum(decision_log.c.records_counted))
+    .where(
+        decision_log.c.agreement_id == sa.bindparam("agreement"),
+        decision_log.c.on_date >= sa.bindparam("first"),
+        decision_log.c.on_date <= sa.bindparam("last"),
+    )
+    .group_by(decision_log.c.on_date)
+)
+
+
+def daily_usage(
+    session: Session,
+    agreement_id: str,
+    first: datetime.date,
+    last: datetime.date,
+    recorded_before: datetime.datetime | None = None,
+) -> dict[datetime.date, int]:
+    """Records counted against the agreement's period limit, per check date in
+    ``first .. last`` (allowed decisions less cancelled ones; only those logged before
+    ``recorded_before``, when given)."""
+    query = _DAILY
+    if recorded_before is not None:
+        query = query.where(decision_log.c.recorded_at < recorded_before)
+    params = {"agreement": agreement_id, "first": first, "last": last}
+    return {day: int(total) for day, total in session.connection().execute(query, params) if total}
+
+
 def period_usage(
     session: Session,
     agreement_id: str,

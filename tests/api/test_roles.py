@@ -153,6 +153,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "POST /v1/decisions/{decision_id}/cancel": {"json": {"reason": "role matrix"}},
     "POST /v1/disclosures/search": {"json": {"subject": "100000001"}},
     "POST /v1/receipts/verify": {"json": {"receipt": "not-a-receipt"}},
+    # The web pages (docs/web.md) take forms; a request with an Authorization header needs
+    # no form token, and a refused sign-in shows the sign-in form again.
+    "POST /ui/login": {"data": {"token": "not-a-token", "csrf_token": "x"}},
+    "POST /ui/logout": {"data": {}},
+    "POST /ui/agreements/{agreement_id}/reviews": {
+        "data": {"outcome": "renew", "note": "role matrix", "next_review": "2099-01-01"}
+    },
+    "POST /ui/disclosures": {"data": {"subject": "100000001"}},
 }
 PATH_VALUES = {"agreement_id": "irs-usao-edva-6103i2", "path": "no-such-page"}
 

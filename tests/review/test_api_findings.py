@@ -1,8 +1,11 @@
 """Review findings on the HTTP API change (9e65ac6..HEAD): each test fails against the
 current code because of a real bug. See the review report for file:line and fixes."""
 
+# ruff: noqa: F811 - the fixtures api and loaded are imported from other conftests
+
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from collections.abc import Iterator
@@ -16,8 +19,10 @@ import yaml
 from registry.app import create_app
 from registry.service import Registry
 from tests.api.conftest import Api, api, issue_tokens  # noqa: F401 - api is a fixture
+from tests.checking.conftest import loaded  # noqa: F401 - a fixture
 from tests.checking.helpers import record, request
 from tests.conftest import AGREEMENTS
+
 
 @pytest.fixture
 def sqlite_api(tmp_path: Path) -> Iterator[Api]:
@@ -37,17 +42,17 @@ def sqlite_api(tmp_path: Path) -> Iterator[Api]:
 # --- authentication: the /health exclusion is a regex searched anywhere in the path ----------
 
 
-def test_an_agreement_whose_id_starts_with_health_is_readable(api: Api) -> None:
+def test_an_agreement_whose_id_starts_with_health_is_readable(sqlite_api: Api) -> None:
     # DefineMiddleware(TokenAuthentication, exclude=["/health"]): litestar compiles the
     # exclusions as a regex and *searches* the path, so every path containing "/health"
     # skips authentication; the route's guard then reads connection.user, which is not
     # set, and the answer is 500 for everyone, with or without a valid token.
-    answer = api.get("/v1/agreements/health-data-2026-dua", "legal")
+    answer = sqlite_api.get("/v1/agreements/health-data-2026-dua", "legal")
     assert answer.status_code == 404, answer.text
 
 
-def test_a_path_containing_health_still_needs_a_token(api: Api) -> None:
-    answer = api.client.get("/v1/agreements/health-data-2026-dua")
+def test_a_path_containing_health_still_needs_a_token(sqlite_api: Api) -> None:
+    answer = sqlite_api.client.get("/v1/agreements/health-data-2026-dua")
     assert answer.status_code == 401, answer.text
 
 
@@ -80,10 +85,32 @@ def test_a_streamed_check_dated_in_year_one_is_not_a_server_error(api: Api) -> N
         "/v1/agreements?on=9999-12-31&expiring_within=5",
     ],
 )
-def test_a_listing_as_of_the_last_day_is_not_a_server_error(api: Api, path: str) -> None:
+def test_a_listing_as_of_the_last_day_is_not_a_server_error(sqlite_api: Api, path: str) -> None:
     # as_of + timedelta(days=within) overflows: 500 instead of 200 or 400.
-    answer = api.get(path, "legal")
+    answer = sqlite_api.get(path, "legal")
     assert answer.status_code < 500, answer.text
+
+
+# --- period limits: a check dated earlier than ones already allowed -------------------------
+
+
+def test_a_backdated_check_cannot_overfill_a_later_window(loaded: Registry) -> None:
+    # The ICE MOU allows 10,000 records in any 30 days. _decide_in_turn (and _usage, one by
+    # one) only count records dated on or before the check's own date, so checks dated
+    # 2025-06-15 that come after 10,000 records dated 2025-06-30 see an empty window and are
+    # allowed: the 30 days 2025-06-01..06-30 then hold 20,000 records.
+    from registry.checking import decode_request
+
+    late = [decode_request(request(record_count=2_500, on="2025-06-30")) for _ in range(4)]
+    early = [decode_request(request(record_count=2_500, on="2025-06-15")) for _ in range(4)]
+    decided = loaded.checking.check_batch(late + early)
+    assert all(d.allowed for d in decided[:4])
+    window = [
+        d
+        for d in loaded.decisions(allowed=True, limit=100)
+        if datetime.date(2025, 6, 1) <= d.on <= datetime.date(2025, 6, 30)  # type: ignore[operator]
+    ]
+    assert sum(d.record_count for d in window) <= 10_000, [str(d.on) for d in window]
 
 
 # --- text that PostgreSQL cannot store -------------------------------------------------------
@@ -96,7 +123,11 @@ def test_a_listing_as_of_the_last_day_is_not_a_server_error(api: Api, path: str)
         ("GET", "/v1/agreements/%00x", None),
         ("GET", "/v1/agreements/%00x/history", None),
         ("POST", "/v1/decisions/%00/cancel", {"reason": "did not export"}),
-        ("POST", "/v1/agreements/irs-ice-2025-mou/suspend", {"on": "2026-01-01", "reason": "a\u0000b"}),
+        (
+            "POST",
+            "/v1/agreements/irs-ice-2025-mou/suspend",
+            {"on": "2026-01-01", "reason": "a\u0000b"},
+        ),
     ],
     ids=["decision", "agreement", "history", "cancel", "status-reason"],
 )
@@ -150,20 +181,24 @@ def test_an_agreement_document_with_nested_aliases_is_refused_at_once(sqlite_api
 # --- receipts: a cancelled decision's receipt still verifies ----------------------------------
 
 
-def test_the_receipt_of_a_cancelled_decision_is_not_vouched_for(api: Api) -> None:
+def test_the_receipt_of_a_cancelled_decision_is_not_vouched_for(sqlite_api: Api) -> None:
     # POST /v1/receipts/verify checks only the signature. After a cancel (records released
     # from the limit, disclosures dropped from the accounting), the same receipt still
     # verifies as valid, although GET /v1/decisions/{id} no longer gives one.
-    decided = api.post("/v1/checks", "system", json=request(records=[record(1)])).json()
+    decided = sqlite_api.post("/v1/checks", "system", json=request(records=[record(1)])).json()
     assert decided["allowed"] and decided["receipt"]
-    cancelled = api.post(
+    cancelled = sqlite_api.post(
         f"/v1/decisions/{decided['decision_id']}/cancel",
         "system",
         json={"reason": "export did not happen"},
     )
     assert cancelled.status_code == 200, cancelled.text
-    assert "receipt" not in api.get(f"/v1/decisions/{decided['decision_id']}", "system").json()
-    verified = api.post("/v1/receipts/verify", "auditor", json={"receipt": decided["receipt"]})
+    assert (
+        "receipt" not in sqlite_api.get(f"/v1/decisions/{decided['decision_id']}", "system").json()
+    )
+    verified = sqlite_api.post(
+        "/v1/receipts/verify", "auditor", json={"receipt": decided["receipt"]}
+    )
     assert verified.status_code != 200 or verified.json().get("cancelled") is True, (
         "the registry vouches for the receipt of a cancelled decision: " + verified.text
     )

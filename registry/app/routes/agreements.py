@@ -12,6 +12,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter, RawBody
 
+from ...engine.limits import shifted
 from ...errors import InvalidInput
 from ...schemas import (
     Agreement,
@@ -33,15 +34,14 @@ from ..errors import answers
 from ..views import DiffView, ReviewBody, StatusChangeBody
 from . import registry_of
 
-# A document body is TOML (as in agreements/), YAML, or JSON (read by the YAML parser,
-# which gives line numbers for problems).
+# A document body is TOML (as in agreements/), YAML or JSON.
 FORMATS = {
     "application/toml": "toml",
     "text/toml": "toml",
     "application/yaml": "yaml",
     "application/x-yaml": "yaml",
     "text/yaml": "yaml",
-    "application/json": "yaml",
+    "application/json": "json",
 }
 
 
@@ -119,7 +119,7 @@ class AgreementController(Controller):
         if party is not None:
             rows = [r for r in rows if party == r.discloser or party in r.recipients]
         if expiring_within is not None:
-            last = day + datetime.timedelta(days=expiring_within)
+            last = shifted(day, expiring_within)
             rows = [r for r in rows if day <= r.expires <= last]
         return rows
 

@@ -136,7 +136,9 @@ class CheckController(Controller):
         async with anyio.create_task_group() as group:
             group.start_soon(_pump, stream, chunks)
             try:
-                decision = await anyio.to_thread.run_sync(decide)
+                # The streams' own threads: a long or stalled upload holds one of them,
+                # never one of the threads every other route needs.
+                decision = await anyio.to_thread.run_sync(decide, limiter=state.stream_threads)
             except Exception as exc:
                 failed = exc  # raised below: out of the group it is not an ExceptionGroup
             finally:
