@@ -8,8 +8,6 @@ import datetime
 import email.utils
 import io
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,6 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-import uvicorn
 
 from registry.access import Tokens
 from registry.app import create_app
@@ -39,6 +36,7 @@ from registry.schemas import CheckRequest, Decision
 from registry.service import Registry
 from tests.checking.helpers import AGREEMENT, record, request
 from tests.conftest import AGREEMENTS, BACKENDS, _postgres_schema_url
+from tests.servers import serving
 
 SYSTEM = "irs-itin-address"
 ZIP_ONLY = {"taxpayer": {"name": "Zip Only", "tin": "900701234", "address": {"zip": "62701"}}}
@@ -81,28 +79,8 @@ def _serve(db_url: str) -> Iterator[Served]:
                 "system", name="SSA", by="tests", system="ssa-wage-records"
             ).token,
         }
-        config = uvicorn.Config(
-            create_app(registry, token_cache_seconds=0),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            log_config=None,
-            access_log=False,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + 10
-            while not server.started:
-                if not thread.is_alive() or time.monotonic() > deadline:
-                    pytest.fail("the test server did not start")
-                time.sleep(0.005)
-            port = server.servers[0].sockets[0].getsockname()[1]
-            yield Served(f"http://127.0.0.1:{port}", tokens)
-        finally:
-            server.should_exit = True
-            thread.join(10)
+        with serving(create_app(registry, token_cache_seconds=0)) as url:
+            yield Served(url, tokens)
     finally:
         registry.close()
 

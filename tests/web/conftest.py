@@ -5,8 +5,6 @@ every role: through the test client (``site``), or a real server for the browser
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -14,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from litestar.testing import TestClient
 
 from registry.app import create_app
 from registry.service import Registry
 from tests.api.conftest import issue_tokens
 from tests.conftest import AGREEMENTS
+from tests.servers import serving
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
@@ -81,28 +79,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     try:
         registry.load([AGREEMENTS])
         tokens = issue_tokens(registry)
-        config = uvicorn.Config(
-            create_app(registry, token_cache_seconds=0),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            log_config=None,
-            access_log=False,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + 10
-            while not server.started:
-                if not thread.is_alive() or time.monotonic() > deadline:
-                    pytest.fail("the test server did not start")
-                time.sleep(0.005)
-            port = server.servers[0].sockets[0].getsockname()[1]
-            yield Served(f"http://127.0.0.1:{port}", registry, tokens)
-        finally:
-            server.should_exit = True
-            thread.join(10)
+        with serving(create_app(registry, token_cache_seconds=0)) as url:
+            yield Served(url, registry, tokens)
     finally:
         registry.close()
 
