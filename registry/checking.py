@@ -151,7 +151,13 @@ class Checking:
             decision = self._logged(session, locked, catalog, request, hasher, on, count)
         return _with_receipt(signer, decision, request)
 
-    def check_batch(self, requests: Sequence[CheckRequest], *, sign: bool = True) -> list[Decision]:
+    def check_batch(
+        self,
+        requests: Sequence[CheckRequest],
+        *,
+        sign: bool = True,
+        keys: Sequence[IdempotencyKey | None] | None = None,
+    ) -> list[Decision]:
         """Decide several checks one after the other in one transaction and commit them
         together: the log's lock is taken once, the disk synced once, the checkers run in
         one hand-off to the worker thread, and the log and disclosure rows are written in
@@ -159,44 +165,51 @@ class Checking:
         period usage is what the log held when the lock was taken plus what the checks
         before it in the batch allowed. All or none are recorded. With ``sign=False`` the
         allowed decisions come back without receipts, for the caller to sign
-        (:meth:`with_receipt`) off the writer's thread."""
+        (:meth:`with_receipt`) off the writer's thread.
+
+        ``keys`` (scope, key, request digest) make checks idempotent: a check whose key
+        was seen before gets the decision logged then, not a new one; the same key with
+        another request is a :class:`Conflict`. The log's lock orders them, so two
+        copies of one check racing each other are decided once."""
         hasher, signer = self.hasher, self.signer
+        given = list(keys) if keys is not None else [None] * len(requests)
         with self.db.write() as session:
             locked = log.lock_head(session)
             catalog = self.catalog(locked.catalog_revision, session)
+            replayed, fresh = _replays(session, requests, given)
             trials = []
-            for request in requests:
+            for index in fresh:
+                request = requests[index]
                 records = request.records or ()
                 count = request.record_count if request.record_count is not None else len(records)
                 on = request.on or datetime.date.today()
                 trials.append(_Pending(request, on, count, self._start(catalog, request, on)))
             logged = self._usage_before(session, trials)
             try:
-                decisions = self._run(lambda: _decide_in_turn(trials, logged))
+                decided = self._run(lambda: _decide_in_turn(trials, logged))
             except TimeoutError:
                 # A checker hung on one of them: decide each alone, each with its deadline
                 # (the hung one is denied), as if they had come one by one.
-                decisions = [
+                decided = [
                     self._logged(session, locked, catalog, t.request, hasher, t.on, t.count)
                     for t in trials
                 ]
-                if not sign:
-                    return decisions
-                return [
-                    _with_receipt(signer, d, t.request)
-                    for d, t in zip(decisions, trials, strict=True)
-                ]
-            pending = log.Pending()
-            for trial, decision in zip(trials, decisions, strict=True):
-                records = trial.request.records or ()
-                subjects = self._subjects(decision, catalog, records) if decision.allowed else []
-                log.append_decision(
-                    session, locked, decision, trial.request, subjects, hasher.key_id, pending
-                )
-            log.flush(session, locked, pending)
+            else:
+                pending = log.Pending()
+                for trial, decision in zip(trials, decided, strict=True):
+                    records = trial.request.records or ()
+                    subjects = (
+                        self._subjects(decision, catalog, records) if decision.allowed else []
+                    )
+                    log.append_decision(
+                        session, locked, decision, trial.request, subjects, hasher.key_id, pending
+                    )
+                log.flush(session, locked, pending)
+            decisions = _in_order(len(requests), fresh, decided, replayed)
+            log.insert_keys(session, _new_keys(given, fresh, decisions))
         if not sign:
             return decisions
-        return [_with_receipt(signer, d, t.request) for d, t in zip(decisions, trials, strict=True)]
+        return [_with_receipt(signer, d, r) for d, r in zip(decisions, requests, strict=True)]
 
     def with_receipt(self, decision: Decision, request: CheckRequest) -> Decision:
         """``decision`` with its receipt when it is allowed (signing releases the GIL, so
@@ -529,9 +542,80 @@ def _decide_in_turn(
     return out
 
 
+IdempotencyKey = tuple[str, str, str]  # scope (the caller), key, SHA-256 of the request
+
+
+def _replays(
+    session: Any, requests: Sequence[CheckRequest], keys: Sequence[IdempotencyKey | None]
+) -> tuple[dict[int, Decision | int], list[int]]:
+    """Which checks were decided before under their key: index → the logged decision (or
+    the index of an earlier copy in this batch); and the indexes to decide now."""
+    replayed: dict[int, Decision | int] = {}
+    fresh: list[int] = []
+    first_seen: dict[tuple[str, str], tuple[int, str]] = {}
+    for index, key in enumerate(keys):
+        if key is None:
+            fresh.append(index)
+            continue
+        scope, name, digest = key
+        earlier = first_seen.get((scope, name))
+        found = log.find_key(session, scope, name)
+        stored = (found[0], found[1]) if found is not None else None
+        if stored is not None or earlier is not None:
+            sent = stored[0] if stored is not None else earlier[1]  # type: ignore[index]
+            if sent != digest:
+                raise Conflict(
+                    f"idempotency key {name!r} was used before for another request; "
+                    "use a new key for a new check"
+                )
+            if stored is not None:
+                hit = log.find(session, stored[1])
+                if hit is not None:
+                    _, entry, cancelled = hit
+                    replayed[index] = msgspec.structs.replace(entry.decision, cancelled=cancelled)
+                    continue
+            if earlier is not None:
+                replayed[index] = earlier[0]
+                continue
+        first_seen[(scope, name)] = (index, digest)
+        fresh.append(index)
+    return replayed, fresh
+
+
+def _in_order(
+    count: int,
+    fresh: Sequence[int],
+    decided: Sequence[Decision],
+    replayed: Mapping[int, Decision | int],
+) -> list[Decision]:
+    out: list[Decision | None] = [None] * count
+    for index, decision in zip(fresh, decided, strict=True):
+        out[index] = decision
+    for index, found in replayed.items():
+        out[index] = out[found] if isinstance(found, int) else found
+    return [d for d in out if d is not None]
+
+
+def _new_keys(
+    keys: Sequence[IdempotencyKey | None], fresh: Sequence[int], decisions: Sequence[Decision]
+) -> list[dict[str, Any]]:
+    at = now()
+    return [
+        {
+            "scope": keys[i][0],  # type: ignore[index]
+            "key": keys[i][1],  # type: ignore[index]
+            "request_sha256": keys[i][2],  # type: ignore[index]
+            "decision_id": decisions[i].decision_id,
+            "created_at": at,
+        }
+        for i in fresh
+        if keys[i] is not None
+    ]
+
+
 def _with_receipt(signer: Signer, decision: Decision, request: CheckRequest) -> Decision:
-    """The committed decision, with its receipt when it is allowed."""
-    if not decision.allowed:
+    """The committed decision, with its receipt when it is allowed (and not cancelled)."""
+    if not decision.allowed or decision.cancelled:
         return decision
     return msgspec.structs.replace(decision, receipt=signer.sign(decision, request))
 

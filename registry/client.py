@@ -18,12 +18,17 @@ when it certainly was not recorded:
 
 - GET (``decision``, ``health``): retried on any connection failure or timeout and on
   502, 503 and 504 answers (``health`` returns a 503's health report instead).
-- POST ``/v1/checks``, ``/v1/checks/records`` and ``/v1/decisions/{id}/cancel``: retried
-  only when the request never reached the server (``httpx.ConnectError``,
-  ``ConnectTimeout``, ``PoolTimeout``) or on a 503 answer, which the registry gives only
-  when nothing was recorded. A read timeout, a dropped connection after sending, or any
-  other 5xx answer is never retried: it raises :class:`OutcomeUnknown`, since a decision
-  may have been recorded. Look it up before checking again.
+- POST ``/v1/checks`` (``check``, ``require``): every call carries an ``Idempotency-Key``
+  (a new UUID, or the one the caller gives), and the registry answers a check sent again
+  with the same key with the decision it logged the first time. So a check is retried
+  like a GET: after a read timeout, a dropped connection, or a 502, 503 or 504. To repeat
+  a check later yourself, pass the same ``idempotency_key``.
+- POST ``/v1/checks/records`` and ``/v1/decisions/{id}/cancel``: retried only when the
+  request never reached the server (``httpx.ConnectError``, ``ConnectTimeout``,
+  ``PoolTimeout``) or on a 503 answer, which the registry gives only when nothing was
+  recorded. A read timeout, a dropped connection after sending, or any other 5xx answer is
+  never retried: it raises :class:`OutcomeUnknown`, since a decision may have been
+  recorded. Look it up before checking again.
 - A streamed records body is sent again only if it can be replayed from its start: a
   path, a seekable file, or a re-iterable collection such as a list. An iterator that
   has been (even partly) consumed is never sent again.
@@ -41,6 +46,7 @@ import os
 import random
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -347,11 +353,21 @@ class Client:
 
     # --- calls ----------------------------------------------------------------------------
 
-    def check(self, request: CheckInput) -> Decision:
+    def check(self, request: CheckInput, *, idempotency_key: str | None = None) -> Decision:
         """Decide a transfer (records, if any, inside the request). Allowed or denied, the
-        decision is returned; it has been recorded."""
+        decision is returned; it has been recorded. The call is idempotent under
+        ``idempotency_key`` (a new UUID when not given): sent again with the same key, the
+        check gets the decision logged the first time."""
         body = _request_json(request, streamed=False)
-        answer = self._post("/v1/checks", body, "application/json", "a decision")
+        answer = self._call(
+            "POST",
+            "/v1/checks",
+            body,
+            idempotent=True,
+            content_type="application/json",
+            outcome="a decision",
+            headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())},
+        )
         return self._decision(answer)
 
     def check_records(self, request: CheckInput, records: Records) -> Decision:
@@ -426,8 +442,9 @@ class Client:
         accept: frozenset[int] = frozenset(),
         outcome: str = "",
         auth: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        headers = dict(self._auth) if auth else {}
+        headers = {**(self._auth if auth else {}), **(headers or {})}
         if content_type:
             headers["Content-Type"] = content_type
         if retry_on is None:

@@ -44,6 +44,7 @@ class AsyncResult:
 
 
 Waiter = concurrent.futures.Future[Decision] | AsyncResult
+Key = tuple[str, str, str]  # an idempotency key: scope, key, digest of the request
 
 
 def _settle(results: list[tuple[AsyncResult, Decision | BaseException]]) -> None:
@@ -79,7 +80,7 @@ class GroupCommit:
 
     def __init__(
         self,
-        decide_batch: Callable[[Sequence[CheckRequest]], list[Decision]],
+        decide_batch: Callable[[Sequence[CheckRequest], Sequence[Key | None]], list[Decision]],
         *,
         finish: Callable[[Decision, CheckRequest], Decision] | None = None,
         max_batch: int = 256,
@@ -100,23 +101,27 @@ class GroupCommit:
         self.decided = 0
         self._thread.start()
 
-    def submit(self, request: CheckRequest) -> concurrent.futures.Future[Decision]:
+    def submit(
+        self, request: CheckRequest, key: Key | None = None
+    ) -> concurrent.futures.Future[Decision]:
         """Queue a check; the future resolves once its decision is committed."""
         future: concurrent.futures.Future[Decision] = concurrent.futures.Future()
         with self._lock:
             if self._closed:
                 raise RuntimeError("the registry is closed")
-            self._queue.put((request, future))
+            self._queue.put((request, future, key))
         return future
 
-    def submit_async(self, request: CheckRequest) -> asyncio.Future[Decision]:
+    def submit_async(
+        self, request: CheckRequest, key: Key | None = None
+    ) -> asyncio.Future[Decision]:
         """Queue a check from a coroutine; await the result (the event loop is woken once
         per batch, not once per check)."""
         waiter = AsyncResult(asyncio.get_running_loop())
         with self._lock:
             if self._closed:
                 raise RuntimeError("the registry is closed")
-            self._queue.put((request, waiter))
+            self._queue.put((request, waiter, key))
         return waiter.future
 
     def check(self, request: CheckRequest) -> Decision:
@@ -153,44 +158,48 @@ class GroupCommit:
             if stop:
                 return
 
-    def _decide(self, batch: list[tuple[CheckRequest, Waiter]]) -> None:
+    def _decide(self, batch: list[tuple[CheckRequest, Waiter, Key | None]]) -> None:
         live = [
-            (r, w)
-            for r, w in batch
+            (r, w, k)
+            for r, w, k in batch
             if isinstance(w, AsyncResult) or w.set_running_or_notify_cancel()
         ]
         if not live:
             return
         try:
-            decisions = self._decide_batch([r for r, _ in live])
+            decisions = self._decide_batch([r for r, _, _ in live], [k for _, _, k in live])
         except BaseException as exc:
             if len(live) == 1:
                 _deliver([(live[0][1], exc)])
                 return
             log.warning("a batch of %d checks failed (%s); deciding each alone", len(live), exc)
-            for request, waiter in live:
+            for request, waiter, key in live:
                 try:
-                    decided = self._decide_batch([request])
+                    decided = self._decide_batch([request], [key])
                 except BaseException as one:
                     _deliver([(waiter, one)])
                 else:
-                    self._resolve([(request, waiter)], decided)
+                    self._resolve([(request, waiter, key)], decided)
             return
         self.batches += 1
         self.decided += len(live)
         self._resolve(live, decisions)
 
-    def _resolve(self, live: list[tuple[CheckRequest, Waiter]], decisions: list[Decision]) -> None:
+    def _resolve(
+        self, live: list[tuple[CheckRequest, Waiter, Key | None]], decisions: list[Decision]
+    ) -> None:
         """Wake the callers with their committed decisions, signed by the finishers."""
         pairs = list(zip(live, decisions, strict=True))
         if self._finishers is None or self._finish is None:
-            _deliver([(waiter, decision) for (_, waiter), decision in pairs])
+            _deliver([(waiter, decision) for (_, waiter, _), decision in pairs])
             return
         finish = self._finish
 
-        def sign_and_wake(items: list[tuple[tuple[CheckRequest, Waiter], Decision]]) -> None:
+        def sign_and_wake(
+            items: list[tuple[tuple[CheckRequest, Waiter, Key | None], Decision]],
+        ) -> None:
             results: list[tuple[Waiter, Decision | BaseException]] = []
-            for (request, waiter), decision in items:
+            for (request, waiter, _), decision in items:
                 try:
                     results.append((waiter, finish(decision, request)))
                 except Exception as exc:  # a signing failure: the decision stands, unsigned

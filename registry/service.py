@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime
 import getpass
+import hashlib
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -509,18 +510,27 @@ class Registry:
         return self._group_commit().submit(decode_request(request))
 
     async def check_async(
-        self, request: CheckRequest | Mapping[str, Any] | bytes | str
+        self,
+        request: CheckRequest | Mapping[str, Any] | bytes | str,
+        *,
+        idempotency_key: tuple[str, str] | None = None,
     ) -> Decision:
         """The same from a coroutine: awaits the committed decision without a thread of its
-        own (the HTTP API's path)."""
-        return await self._group_commit().submit_async(decode_request(request))
+        own (the HTTP API's path). ``idempotency_key`` (scope, key): a check sent again
+        with the same key gets the decision logged the first time, not a second one."""
+        decoded = decode_request(request)
+        key = None
+        if idempotency_key is not None:
+            digest = hashlib.sha256(msgspec.json.encode(decoded, order="deterministic"))
+            key = (*idempotency_key, digest.hexdigest())
+        return await self._group_commit().submit_async(decoded, key)
 
     def _group_commit(self) -> GroupCommit:
         with self._writer_lock:
             if self._writer is None:
                 checking = self.checking
                 self._writer = GroupCommit(
-                    lambda requests: checking.check_batch(requests, sign=False),
+                    lambda requests, keys: checking.check_batch(requests, sign=False, keys=keys),
                     finish=checking.with_receipt,
                 )
             return self._writer

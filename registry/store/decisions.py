@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..schemas import CheckRequest, Decision
-from .tables import decision_log, disclosure
+from .tables import check_key, decision_log, disclosure
 
 GENESIS = "0" * 64
 chain_head = sa.table(
@@ -460,3 +460,18 @@ def logged_since(
         if isinstance(logged, LoggedDecision):
             out.append((logged, bool(row.cancelled)))
     return out
+
+
+def find_key(session: Session, scope: str, key: str) -> tuple[str, str] | None:
+    """(request SHA-256, decision id) of a check sent with this idempotency key."""
+    row = session.execute(
+        sa.select(check_key.c.request_sha256, check_key.c.decision_id).where(
+            check_key.c.scope == scope, check_key.c.key == key
+        )
+    ).first()
+    return (row.request_sha256, row.decision_id) if row is not None else None
+
+
+def insert_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(sa.insert(check_key), list(rows))

@@ -32,6 +32,7 @@ REGISTRY_TABLES = {
     "api_token",
     "signing_key",
     "agreement_review",
+    "check_key",
 }
 
 

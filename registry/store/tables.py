@@ -174,3 +174,13 @@ agreement_review = sa.Table(
     sa.Column("recorded_by", sa.String(200), nullable=False),
     sa.Index("ix_agreement_review_agreement", "agreement_id"),
 )
+
+check_key = sa.Table(
+    "check_key",
+    metadata,
+    sa.Column("scope", sa.String(120), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request_sha256", sa.String(64), nullable=False),
+    sa.Column("decision_id", sa.String(40), nullable=False),
+    sa.Column("created_at", UTC_TIMESTAMP, nullable=False),
+)

@@ -23,6 +23,7 @@ from registry.client import (
     USER_AGENT,
     AuthenticationFailed,
     Client,
+    ClientError,
     ConflictError,
     Forbidden,
     InvalidRequest,
@@ -312,21 +313,47 @@ def test_check_is_retried_after_a_refused_connection() -> None:
     assert len(script.requests) == 2
 
 
-def test_check_is_not_retried_after_a_read_timeout() -> None:
+def test_check_is_retried_after_a_read_timeout_under_the_same_key() -> None:
+    # Safe: the registry answers a check sent again under its key with the first decision.
+    script = Script(httpx.ReadTimeout("timed out"), answer(200))
+    with script.mock() as client:
+        assert client.check(request()) == DECISION
+    keys = [r.headers["idempotency-key"] for r in script.requests]
+    assert len(keys) == 2 and keys[0] == keys[1] and len(keys[0]) == 36
+
+
+def test_each_check_has_its_own_key_unless_one_is_given() -> None:
+    script = Script(answer(200), answer(200), answer(200))
+    with script.mock() as client:
+        client.check(request())
+        client.check(request())
+        client.check(request(), idempotency_key="export-0001")
+    keys = [r.headers["idempotency-key"] for r in script.requests]
+    assert keys[0] != keys[1] and keys[2] == "export-0001"
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_check_is_retried_after_a_gateway_error(status: int) -> None:
+    script = Script(answer(status), answer(200))
+    with script.mock() as client:
+        assert client.check(request()) == DECISION
+    assert len(script.requests) == 2
+
+
+def test_check_is_not_retried_after_a_500() -> None:
+    script = Script(answer(500), answer(200))
+    with script.mock() as client, pytest.raises(ClientError) as raised:
+        client.check(request())
+    assert len(script.requests) == 1 and raised.value.status_code == 500
+
+
+def test_a_stream_is_not_retried_after_a_read_timeout() -> None:
     script = Script(httpx.ReadTimeout("timed out"), answer(200))
     with script.mock() as client, pytest.raises(OutcomeUnknown) as raised:
-        client.check(request())
+        client.check_records(request(), [record(1)])
     assert len(script.requests) == 1
     assert "may have recorded a decision" in str(raised.value)
     assert "Client.decision()" in str(raised.value)
-
-
-@pytest.mark.parametrize("status", [500, 502, 504])
-def test_check_is_not_retried_after_another_server_error(status: int) -> None:
-    script = Script(answer(status), answer(200))
-    with script.mock() as client, pytest.raises(OutcomeUnknown) as raised:
-        client.check(request())
-    assert len(script.requests) == 1 and raised.value.status_code == status
 
 
 def test_check_is_retried_on_503_since_nothing_was_recorded() -> None:

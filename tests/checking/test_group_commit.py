@@ -64,7 +64,7 @@ def test_a_failing_batch_is_decided_again_check_by_check(loaded: Registry) -> No
     calls: list[int] = []
     entered, go = threading.Event(), threading.Event()
 
-    def flaky(requests: Sequence[CheckRequest]) -> list[Decision]:
+    def flaky(requests: Sequence[CheckRequest], keys: Sequence[object]) -> list[Decision]:
         calls.append(len(requests))
         if requests[0].purpose == "slow":  # holds the writer while the others queue up
             entered.set()
@@ -128,7 +128,9 @@ def test_closing_the_registry_finishes_queued_checks(db_url: str) -> None:
 def test_a_decision_is_answered_only_after_it_is_committed(loaded: Registry) -> None:
     seen: list[int] = []
 
-    def decide_and_count(requests: Sequence[CheckRequest]) -> list[Decision]:
+    def decide_and_count(
+        requests: Sequence[CheckRequest], keys: Sequence[object]
+    ) -> list[Decision]:
         decided = loaded.checking.check_batch(requests)
         seen.append(len(loaded.decisions(limit=1000)))  # read on another connection
         return decided

@@ -6,13 +6,13 @@ from __future__ import annotations
 import contextlib
 import queue
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
 from litestar import Controller, Request, post
 from litestar.datastructures import State
-from litestar.params import RawBody
+from litestar.params import HeaderParameter, RawBody
 
 from ...checking import decode_request
 from ...errors import InvalidInput
@@ -88,21 +88,41 @@ class CheckController(Controller):
         guards=[allow(*CHECKERS)],
         operation_class=CHECK_BODY,
         status_code=200,
-        responses=answers(400, 403, 413),
+        responses=answers(400, 403, 409, 413),
     )
     async def check(
-        self, request: Request[Principal, str, State], state: State, body: RawBody
+        self,
+        request: Request[Principal, str, State],
+        state: State,
+        body: RawBody,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key",
+                pattern=r"^[\x21-\x7e]{1,200}$",
+                description="Any string of 1 to 200 printable characters the caller chooses "
+                "for this check (a UUID, say). Sent again with the same key and request, the "
+                "check gets the decision logged the first time instead of a second one: "
+                "retrying after a lost answer is safe. The same key with another request "
+                "is 409.",
+            ),
+        ] = None,
     ) -> Decision:
         """Decide a transfer and record the decision (and, when allowed, one disclosure per
         person) before answering. Allowed or denied, the answer is 200 with the reasons;
         an allowed decision carries a signed receipt."""
         checked = decode_request(body)
-        speaks_for(request.user, checked.source_system)
+        principal = request.user
+        speaks_for(principal, checked.source_system)
+        scope = f"system:{principal.system}" if principal.system else f"token:{principal.token_id}"
         metrics = _metrics(state)
         with metrics.timed("request"):
             # The writer thread commits queued checks together (registry.groupcommit);
             # the answer waits until this one is durable.
-            decision = await registry_of(state).check_async(checked)
+            decision = await registry_of(state).check_async(
+                checked,
+                idempotency_key=(scope, idempotency_key) if idempotency_key else None,
+            )
         metrics.decided(decision)
         return decision
 
