@@ -34,5 +34,9 @@ class DatabaseUnavailable(RegistryError):
     """The database cannot be reached."""
 
 
+class Overloaded(RegistryError):
+    """More checks are waiting than the registry takes at once; nothing was recorded."""
+
+
 class ConfigError(RegistryError):
     """A setting is missing or malformed (an environment variable, a key file)."""

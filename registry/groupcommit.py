@@ -25,6 +25,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 
+from .errors import Overloaded
 from .schemas import CheckRequest, Decision
 
 log = logging.getLogger("registry.groupcommit")
@@ -84,6 +85,7 @@ class GroupCommit:
         *,
         finish: Callable[[Decision, CheckRequest], Decision] | None = None,
         max_batch: int = 256,
+        max_waiting: int = 4096,
     ) -> None:
         self._decide_batch = decide_batch
         self._finish = finish
@@ -93,6 +95,7 @@ class GroupCommit:
             else None
         )
         self.max_batch = max_batch
+        self.max_waiting = max_waiting
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="registry-writer", daemon=True)
         self._closed = False
@@ -109,7 +112,7 @@ class GroupCommit:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the registry is closed")
-            self._queue.put((request, future, key))
+            self._enqueue((request, future, key))
         return future
 
     def submit_async(
@@ -121,8 +124,19 @@ class GroupCommit:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the registry is closed")
-            self._queue.put((request, waiter, key))
+            self._enqueue((request, waiter, key))
         return waiter.future
+
+    def _enqueue(self, item: tuple[CheckRequest, Waiter, Key | None]) -> None:
+        """Queue a check, unless ``max_waiting`` are waiting already: then refuse it at
+        once (the API answers 503 with Retry-After) rather than hold ever more requests
+        in memory while the database is slow."""
+        if self._queue.qsize() >= self.max_waiting:
+            raise Overloaded(
+                f"{self.max_waiting} checks are waiting to be decided; nothing was recorded, "
+                "try again shortly"
+            )
+        self._queue.put(item)
 
     def check(self, request: CheckRequest) -> Decision:
         return self.submit(request).result()

@@ -29,6 +29,7 @@ from ..errors import (
     DatabaseUnavailable,
     InvalidInput,
     NotFound,
+    Overloaded,
     RegistryError,
     SchemaError,
 )
@@ -85,6 +86,10 @@ def unavailable(request: Request, exc: Exception) -> Response[ErrorBody]:
         "the registry's database is not answering; nothing was recorded, try again shortly",
         headers={"Retry-After": "1"},
     )
+
+
+def overloaded(_: Request, exc: Overloaded) -> Response[ErrorBody]:
+    return error(HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "1"})
 
 
 def database_error(request: Request, exc: Exception) -> Response[ErrorBody]:
@@ -167,6 +172,7 @@ HANDLERS: dict[Any, Any] = {
     NotFound: not_found,
     Conflict: conflict,
     DatabaseUnavailable: unavailable,
+    Overloaded: overloaded,
     RegistryError: other_registry_error,
     DatabaseError: database_error,
     HTTPException: http_error,

@@ -388,3 +388,11 @@ def test_metrics_count_decisions_by_outcome(api: Api) -> None:
     assert 'registry_decisions_total{outcome="denied"} 1.0' in text
     assert 'registry_denial_reasons_total{code="purpose_not_permitted"} 1.0' in text
     assert 'registry_check_seconds_count{kind="stream"} 1.0' in text
+
+
+def test_a_large_check_body_is_decided(api: Api) -> None:
+    # Over 256 KiB: decoded on a worker thread rather than the event loop.
+    big = request(records=[record(i) for i in range(2000)], record_count=None)
+    answer = api.post("/v1/checks", role="system", json=big)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["allowed"] and answer.json()["record_count"] == 2000

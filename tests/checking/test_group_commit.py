@@ -143,3 +143,28 @@ def test_a_decision_is_answered_only_after_it_is_committed(loaded: Registry) -> 
     assert seen == [1]
     assert loaded.decision(decision.decision_id).allowed
     assert datetime.date(2025, 6, 1) == decision.on
+
+
+def test_a_full_queue_refuses_new_checks_at_once(loaded: Registry) -> None:
+    from registry.errors import Overloaded
+
+    entered, go = threading.Event(), threading.Event()
+
+    def slow(requests: Sequence[CheckRequest], keys: Sequence[object]) -> list[Decision]:
+        entered.set()
+        assert go.wait(30)
+        return loaded.checking.check_batch(requests)
+
+    writer = GroupCommit(slow, max_waiting=2)
+    try:
+        first = writer.submit(decode_request(request(records=[record(1)])))
+        assert entered.wait(30)  # the writer holds the first; two more may wait
+        waiting = [writer.submit(decode_request(request(records=[record(i)]))) for i in (2, 3)]
+        with pytest.raises(Overloaded, match="2 checks are waiting"):
+            writer.submit(decode_request(request(records=[record(4)])))
+        go.set()
+        assert all(f.result(timeout=30).allowed for f in [first, *waiting])
+    finally:
+        go.set()
+        writer.close()
+    assert loaded.verify().entries == 3

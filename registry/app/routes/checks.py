@@ -71,6 +71,7 @@ STREAM_BODY = documented(
     },
     "A check request line followed by any number of record lines, streamed.",
 )
+LARGE_BODY = 256 * 1024
 _END = b""
 _ABORT = bytes(1)  # compared by identity: never a chunk
 
@@ -111,7 +112,12 @@ class CheckController(Controller):
         """Decide a transfer and record the decision (and, when allowed, one disclosure per
         person) before answering. Allowed or denied, the answer is 200 with the reasons;
         an allowed decision carries a signed receipt."""
-        checked = decode_request(body)
+        # A large body is decoded off the event loop, so that other requests go on.
+        checked = (
+            decode_request(body)
+            if len(body) < LARGE_BODY
+            else await anyio.to_thread.run_sync(decode_request, body)
+        )
         principal = request.user
         speaks_for(principal, checked.source_system)
         scope = f"system:{principal.system}" if principal.system else f"token:{principal.token_id}"
