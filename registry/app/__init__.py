@@ -22,7 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from ..access import Tokens
 from ..service import Registry
-from .auth import TokenAuthentication, public_path_patterns
+from .auth import FailedAttempts, TokenAuthentication, public_path_patterns
 from .bodies import COMPONENTS
 from .errors import HANDLERS
 from .metrics import Metrics
@@ -58,6 +58,7 @@ def create_app(
     max_body_bytes: int | None = None,
     token_cache_seconds: float = 5.0,
     max_streams: int = 16,
+    failed_auth_limit: int = 30,
 ) -> Litestar:
     """The application. Given a ``registry``, it uses it (and leaves closing it to the
     caller); otherwise it opens one from ``database_url`` or the settings at start-up and
@@ -73,6 +74,7 @@ def create_app(
         # thread while they last), apart from the pool the other routes run in.
         app.state.auth_threads = anyio.CapacityLimiter(8)
         app.state.stream_threads = anyio.CapacityLimiter(max_streams)
+        app.state.failed_auth = FailedAttempts(failed_auth_limit)
         # What start-up built (plugins, catalog, routes) lives as long as the process:
         # move it out of the collector's way, so that collections only scan new objects.
         gc.collect()

@@ -3,13 +3,21 @@ names the roles that may call it (the matrix is in docs/api.md and tested)."""
 
 from __future__ import annotations
 
+import collections
+import math
 import re
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
@@ -51,12 +59,23 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
             )
         tokens: Tokens = connection.app.state.tokens
         token = token.strip()
+        failures: FailedAttempts = connection.app.state.failed_auth
+        client = connection.client.host if connection.client else "unknown"
         # A token seen in the last few seconds is known without the database; otherwise a
         # worker thread looks it up, so that the event loop never waits for the database.
-        principal = tokens.remembered(token) or await anyio.to_thread.run_sync(
-            tokens.authenticate, token, limiter=connection.app.state.auth_threads
-        )
+        principal = tokens.remembered(token)
         if principal is None:
+            wait = failures.blocked_for(client)
+            if wait:  # too many wrong tokens from this address: no more guesses for now
+                raise TooManyRequestsException(
+                    "too many requests with a wrong token from this address; wait and retry",
+                    headers={"Retry-After": str(wait)},
+                )
+            principal = await anyio.to_thread.run_sync(
+                tokens.authenticate, token, limiter=connection.app.state.auth_threads
+            )
+        if principal is None:
+            failures.record(client)
             raise NotAuthorizedException(
                 "the token is unknown, expired or revoked",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
@@ -68,6 +87,41 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
                 "only a reviewer token may be given in the URL; issue one for the calendar"
             )
         return AuthenticationResult(user=principal, auth=principal.token_id)
+
+
+class FailedAttempts:
+    """Wrong tokens per client address in a sliding window, in this worker. Past ``limit``
+    in ``window`` seconds an address gets 429 until the oldest failure leaves the window,
+    so that tokens cannot be guessed at speed (they cannot be guessed at all: 256 random
+    bits; this keeps a scanner from loading the database with lookups)."""
+
+    def __init__(self, limit: int = 30, window: float = 60.0) -> None:
+        self.limit, self.window = limit, window
+        self._seen: dict[str, collections.deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def record(self, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._seen) > 100_000:  # bounded: forget everyone rather than grow
+                self._seen.clear()
+            times = self._seen.setdefault(client, collections.deque())
+            times.append(now)
+            while times and now - times[0] > self.window:
+                times.popleft()
+
+    def blocked_for(self, client: str) -> int:
+        """Seconds until ``client`` may try again (0: now)."""
+        now = time.monotonic()
+        with self._lock:
+            times = self._seen.get(client)
+            if not times:
+                return 0
+            while times and now - times[0] > self.window:
+                times.popleft()
+            if len(times) < self.limit:
+                return 0
+            return max(1, math.ceil(self.window - (now - times[0])))
 
 
 def public_path_patterns() -> list[str]:

@@ -121,7 +121,10 @@ def walk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, dict[s
         tokens = issue_tokens(registry)
         decision = registry.check(request(records=[record(1)]))
         assert decision.allowed
-        with TestClient(create_app(registry, token_cache_seconds=0)) as client:
+        # Every route is walked with dead tokens from one address: no failure limit here
+        # (tests/api/test_failed_auth.py tests the limit).
+        app = create_app(registry, token_cache_seconds=0, failed_auth_limit=1_000_000)
+        with TestClient(app) as client:
             yield Api(client, registry, tokens), {"decision_id": decision.decision_id}
     finally:
         registry.close()
