@@ -4,6 +4,7 @@ every role: through the test client (``site``), or a real server for the browser
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -119,3 +120,14 @@ def outline(html: str) -> Outline:
     parsed = Outline()
     parsed.feed(html)
     return parsed
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``REGISTRY_TEST_BROWSER=off`` leaves the browser tests out (deselected and counted
+    as such, never skipped), as ``REGISTRY_TEST_POSTGRES=off`` does the PostgreSQL runs."""
+    if os.environ.get("REGISTRY_TEST_BROWSER") != "off":
+        return
+    left_out = [item for item in items if item.path.name == "test_browser.py"]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
