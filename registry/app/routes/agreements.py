@@ -32,7 +32,7 @@ from ..auth import EDITORS, READERS, REVIEWERS, allow
 from ..bodies import decode, documented, schema_of
 from ..errors import answers
 from ..views import DiffView, ReviewBody, StatusChangeBody
-from . import registry_of
+from . import AgreementFilter, registry_of
 
 # A document body is TOML (as in agreements/), YAML or JSON.
 FORMATS = {
@@ -106,7 +106,7 @@ class AgreementController(Controller):
         self,
         state: State,
         status: FromQuery[AgreementStatus | None] = None,
-        party: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        party: AgreementFilter = None,
         expiring_within: Annotated[int | None, QueryParameter(ge=0, le=36_500)] = None,
         on: FromQuery[datetime.date | None] = None,
     ) -> list[AgreementSummary]:

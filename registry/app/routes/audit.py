@@ -21,7 +21,7 @@ from ..auth import AUDITORS, CHECKERS, LOG_READERS, allow
 from ..bodies import decode, documented, schema_of
 from ..errors import answers
 from ..views import CancelBody, SubjectQuery
-from . import registry_of
+from . import CSV, AgreementFilter, PeriodFrom, PeriodTo, registry_of
 
 Limit = Annotated[int, QueryParameter(ge=1, le=10_000)]
 CANCEL_BODY = documented(
@@ -49,7 +49,7 @@ class DecisionController(Controller):
         self,
         request: Request[Principal, str, State],
         state: State,
-        agreement: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        agreement: AgreementFilter = None,
         allowed: FromQuery[bool | None] = None,
         since: FromQuery[datetime.date | None] = None,
         until: FromQuery[datetime.date | None] = None,
@@ -119,16 +119,14 @@ class DisclosureController(Controller):
     def list_disclosures(
         self,
         state: State,
-        agreement: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        agreement: AgreementFilter = None,
         limit: Limit = 1000,
     ) -> list[DisclosureEntry]:
         """Disclosures, newest first, optionally under one agreement."""
         return registry_of(state).disclosures(agreement=agreement, limit=limit)
 
     @get("/summary", guards=[allow(*AUDITORS)], sync_to_thread=True, responses=answers(400, 403))
-    def summary(
-        self, state: State, agreement: Annotated[str | None, QueryParameter(max_length=120)] = None
-    ) -> list[DisclosureSummary]:
+    def summary(self, state: State, agreement: AgreementFilter = None) -> list[DisclosureSummary]:
         """Per agreement: transfers, records and distinct people."""
         return registry_of(state).disclosure_summary(agreement)
 
@@ -154,9 +152,9 @@ class ReportController(Controller):
     def report(
         self,
         state: State,
-        agreement: Annotated[str | None, QueryParameter(max_length=120)] = None,
-        first: Annotated[datetime.date | None, QueryParameter(name="from")] = None,
-        last: Annotated[datetime.date | None, QueryParameter(name="to")] = None,
+        agreement: AgreementFilter = None,
+        first: PeriodFrom = None,
+        last: PeriodTo = None,
     ) -> AuditReport:
         """The auditors' report for checks dated ``from .. to``: the decision log's tamper
         check with its result, disclosures per agreement (transfers, records, distinct
@@ -167,15 +165,15 @@ class ReportController(Controller):
         "/disclosures.csv",
         guards=[allow(*AUDITORS)],
         sync_to_thread=True,
-        media_type="text/csv; charset=utf-8",
+        media_type=CSV,
         responses=answers(400, 403),
     )
     def disclosures_csv(
         self,
         state: State,
-        agreement: Annotated[str | None, QueryParameter(max_length=120)] = None,
-        first: Annotated[datetime.date | None, QueryParameter(name="from")] = None,
-        last: Annotated[datetime.date | None, QueryParameter(name="to")] = None,
+        agreement: AgreementFilter = None,
+        first: PeriodFrom = None,
+        last: PeriodTo = None,
     ) -> Response[str]:
         """Disclosures per agreement as CSV. The ``X-Log-Verified`` header carries the
         tamper check's result (``true`` or ``false``)."""
@@ -186,15 +184,15 @@ class ReportController(Controller):
         "/denials.csv",
         guards=[allow(*AUDITORS)],
         sync_to_thread=True,
-        media_type="text/csv; charset=utf-8",
+        media_type=CSV,
         responses=answers(400, 403),
     )
     def denials_csv(
         self,
         state: State,
-        agreement: Annotated[str | None, QueryParameter(max_length=120)] = None,
-        first: Annotated[datetime.date | None, QueryParameter(name="from")] = None,
-        last: Annotated[datetime.date | None, QueryParameter(name="to")] = None,
+        agreement: AgreementFilter = None,
+        first: PeriodFrom = None,
+        last: PeriodTo = None,
     ) -> Response[str]:
         """Denied decisions by reason code (and agreement) as CSV, with ``X-Log-Verified``."""
         found = registry_of(state).report(agreement, first, last)
@@ -205,6 +203,6 @@ def _csv(found: AuditReport, text: str) -> Response[str]:
     """A report table as CSV, with the log's tamper check in a header."""
     return Response(
         text,
-        media_type="text/csv; charset=utf-8",
+        media_type=CSV,
         headers={"X-Log-Verified": str(found.log.ok).lower()},
     )

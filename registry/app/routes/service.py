@@ -18,7 +18,7 @@ from ..bodies import decode, documented, schema_of
 from ..errors import answers
 from ..metrics import CONTENT_TYPE, Metrics
 from ..views import Health, PluginView, ReceiptBody
-from . import registry_of
+from . import CSV, DaysAhead, registry_of
 
 UNHEALTHY = {
     503: ResponseSpec(Health, description="The database does not answer.", generate_examples=False)
@@ -88,7 +88,7 @@ class ServiceController(Controller):
     def expiring(
         self,
         state: State,
-        within: Annotated[int, QueryParameter(ge=0, le=36_500)] = 90,
+        within: DaysAhead = 90,
         as_of: FromQuery[datetime.date | None] = None,
     ) -> list[ExpiringRow]:
         """Agreements expiring or due for review within ``within`` days of ``as_of``
@@ -99,20 +99,20 @@ class ServiceController(Controller):
         "/expiring.csv",
         guards=[allow(*READERS)],
         sync_to_thread=True,
-        media_type="text/csv; charset=utf-8",
+        media_type=CSV,
         responses=answers(400, 403),
     )
     def expiring_csv(
         self,
         state: State,
-        within: Annotated[int, QueryParameter(ge=0, le=36_500)] = 90,
+        within: DaysAhead = 90,
         as_of: FromQuery[datetime.date | None] = None,
     ) -> Response[str]:
         """The same list as CSV, one line an agreement."""
         rows = registry_of(state).expiring(within, as_of)
         return Response(
             calendar.to_csv(rows),
-            media_type="text/csv; charset=utf-8",
+            media_type=CSV,
             headers={"Content-Disposition": 'attachment; filename="expiring.csv"'},
         )
 
@@ -126,7 +126,7 @@ class ServiceController(Controller):
     def expiring_ics(
         self,
         state: State,
-        within: Annotated[int, QueryParameter(ge=0, le=36_500)] = 365,
+        within: DaysAhead = 365,
         token: Annotated[
             str | None,
             QueryParameter(
