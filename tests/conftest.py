@@ -213,3 +213,17 @@ def write_files(tmp_path: Path) -> Callable[..., Path]:
         return target
 
     return write
+
+
+@pytest.fixture
+def loaded(db_url: str) -> Iterator[Any]:
+    """A registry on a fresh database (SQLite, then PostgreSQL) with the shipped agreements
+    loaded."""
+    from registry.service import Registry
+
+    registry = Registry.open(db_url)
+    registry.load([AGREEMENTS])
+    try:
+        yield registry
+    finally:
+        registry.close()

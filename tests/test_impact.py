@@ -4,7 +4,6 @@ change listed with why; nothing written."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,6 @@ from tests.checking.helpers import AGREEMENT, record, request
 from tests.conftest import AGREEMENTS
 
 SOURCE = AGREEMENTS / "irs-ice-2025-mou.toml"
-
-
-@pytest.fixture
-def registry(db_url: str) -> Iterator[Registry]:
-    opened = Registry.open(db_url)
-    opened.load([AGREEMENTS])
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _amended(tmp_path: Path, old: str, new: str) -> Path:
@@ -51,65 +40,65 @@ def _signed_by_secretary() -> dict[str, object]:
 
 
 def test_an_amendment_that_drops_a_signer_lists_the_decisions_it_would_deny(
-    registry: Registry, tmp_path: Path
+    loaded: Registry, tmp_path: Path
 ) -> None:
-    kept = registry.check(_signed_by_secretary())
-    hit = registry.check(request(records=[record(2)]))  # signed by the ICE Director
-    denied = registry.check(request(purpose="curiosity"))
+    kept = loaded.check(_signed_by_secretary())
+    hit = loaded.check(request(records=[record(2)]))  # signed by the ICE Director
+    denied = loaded.check(request(purpose="curiosity"))
     assert kept.allowed and hit.allowed and not denied.allowed
     amended = _amended(tmp_path, SIGNERS, ONLY_SECRETARY)
-    found = registry.impact(amended, days=1)
+    found = loaded.impact(amended, days=1)
     assert found.replayed == 3
     assert [(r.decision_id, r.allowed_before, r.allowed_after) for r in found.changed] == [
         (hit.decision_id, True, False)
     ]
     assert found.changed[0].reasons_after == ("signer_not_authorized",)
-    assert registry.verify().entries == 3  # nothing logged by the replay
-    assert registry.versions(AGREEMENT)[-1].version == 1  # nothing loaded
+    assert loaded.verify().entries == 3  # nothing logged by the replay
+    assert loaded.versions(AGREEMENT)[-1].version == 1  # nothing loaded
 
 
 def test_a_tighter_period_limit_counts_the_replayed_decisions(
-    registry: Registry, tmp_path: Path
+    loaded: Registry, tmp_path: Path
 ) -> None:
-    first = registry.check(request(record_count=2000, on="2025-06-10"))
-    second = registry.check(request(record_count=2000, on="2025-06-11"))
+    first = loaded.check(request(record_count=2000, on="2025-06-10"))
+    second = loaded.check(request(record_count=2000, on="2025-06-11"))
     assert first.allowed and second.allowed
     amended = _amended(tmp_path, "max_records_per_period = 10000", "max_records_per_period = 3000")
-    found = registry.impact(amended, days=1)
+    found = loaded.impact(amended, days=1)
     assert [r.decision_id for r in found.changed] == [second.decision_id]
     assert found.changed[0].reasons_after == ("period_record_limit_exceeded",)
 
 
-def test_record_findings_are_kept_since_records_are_not(registry: Registry, tmp_path: Path) -> None:
-    bad = registry.check(
+def test_record_findings_are_kept_since_records_are_not(loaded: Registry, tmp_path: Path) -> None:
+    bad = loaded.check(
         request(records=[record(1, taxpayer={"name": "A", "tin": "1", "address": {"zip": "1"}})])
     )
     assert not bad.allowed
     amended = _amended(tmp_path, "max_records_per_request = 2500", "max_records_per_request = 2000")
-    found = registry.impact(amended, days=1)
+    found = loaded.impact(amended, days=1)
     assert found.replayed == 1 and found.changed == ()
 
 
 def test_an_amendment_that_widens_the_agreement_lists_what_it_would_allow(
-    registry: Registry, tmp_path: Path
+    loaded: Registry, tmp_path: Path
 ) -> None:
     given = request(records=[record(1)])
     given["request"] = {**given["request"], "signed_by": "Deputy Director, ICE"}
-    denied = registry.check(given)
+    denied = loaded.check(given)
     assert [r.code for r in denied.reasons] == ["signer_not_authorized"]
     widened = SIGNERS.replace('"]', '", "Deputy Director, ICE"]')
-    found = registry.impact(_amended(tmp_path, SIGNERS, widened), days=1)
+    found = loaded.impact(_amended(tmp_path, SIGNERS, widened), days=1)
     assert [(r.decision_id, r.allowed_after) for r in found.changed] == [(denied.decision_id, True)]
 
 
-def test_a_new_agreement_or_a_bad_file_is_refused(registry: Registry, tmp_path: Path) -> None:
+def test_a_new_agreement_or_a_bad_file_is_refused(loaded: Registry, tmp_path: Path) -> None:
     new = _amended(tmp_path, 'id = "irs-ice-2025-mou"', 'id = "irs-ice-2027-mou"')
     with pytest.raises(NotFound):
-        registry.impact(new, days=1)
+        loaded.impact(new, days=1)
     broken = tmp_path / "broken.toml"
     broken.write_text('id = "x"\nkind = "mou2"\n')
     with pytest.raises(InvalidInput):
-        registry.impact(broken, days=1)
+        loaded.impact(broken, days=1)
 
 
 def test_the_cli_prints_the_changes(db_url: str, tmp_path: Path) -> None:

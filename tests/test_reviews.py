@@ -4,7 +4,6 @@ the due-for-review list until its next review date; bad input writes nothing."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -20,25 +19,15 @@ EDVA = "irs-usao-edva-6103i2"
 AS_OF = datetime.date(2026, 11, 28)
 
 
-@pytest.fixture
-def registry(db_url: str) -> Iterator[Registry]:
-    opened = Registry.open(db_url)
-    opened.load([AGREEMENTS])
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-def _due(registry: Registry, as_of: datetime.date, within: int) -> dict[str, str]:
-    return {r.agreement: r.due for r in registry.expiring(within, as_of)}
+def _due(loaded: Registry, as_of: datetime.date, within: int) -> dict[str, str]:
+    return {r.agreement: r.due for r in loaded.expiring(within, as_of)}
 
 
 def test_a_review_moves_the_agreement_off_the_review_list_until_its_next_date(
-    registry: Registry,
+    loaded: Registry,
 ) -> None:
-    assert _due(registry, AS_OF, 150).get(EDVA) == "review"
-    done = registry.record_review(
+    assert _due(loaded, AS_OF, 150).get(EDVA) == "review"
+    done = loaded.record_review(
         EDVA,
         outcome="renew",
         note="Renewal drafted with the USAO; no change of terms.",
@@ -47,32 +36,32 @@ def test_a_review_moves_the_agreement_off_the_review_list_until_its_next_date(
         recorded_by="r.reviewer",
     )
     assert (done.version, done.outcome, done.recorded_by) == (1, "renew", "r.reviewer")
-    assert EDVA not in _due(registry, AS_OF, 150)
+    assert EDVA not in _due(loaded, AS_OF, 150)
     # From the next review date it is due again, and the row says when it was last reviewed.
-    rows = {r.agreement: r for r in registry.expiring(220, AS_OF)}
+    rows = {r.agreement: r for r in loaded.expiring(220, AS_OF)}
     assert rows[EDVA].due == "expiring"  # 2027-06-30 is within 220 days: still listed
-    later = {r.agreement: r for r in registry.expiring(10, datetime.date(2027, 5, 25))}
+    later = {r.agreement: r for r in loaded.expiring(10, datetime.date(2027, 5, 25))}
     assert later[EDVA].due == "review" and later[EDVA].review_from == datetime.date(2027, 6, 1)
     assert later[EDVA].last_review == AS_OF
 
 
-def test_a_review_is_an_event_in_the_history(registry: Registry) -> None:
-    registry.record_review(
+def test_a_review_is_an_event_in_the_history(loaded: Registry) -> None:
+    loaded.record_review(
         EDVA, outcome="amend", note="Limits too loose.", next_review=TODAY + datetime.timedelta(30)
     )
-    (entry,) = [e for e in registry.history(EDVA) if e.kind == "review"]
+    (entry,) = [e for e in loaded.history(EDVA) if e.kind == "review"]
     assert entry.outcome == "amend" and entry.reason == "Limits too loose."
     assert "amend" in entry.summary and str(TODAY + datetime.timedelta(30)) in entry.summary
-    assert [r.note for r in registry.reviews(EDVA)] == ["Limits too loose."]
+    assert [r.note for r in loaded.reviews(EDVA)] == ["Limits too loose."]
 
 
-def test_a_review_of_a_review_before_the_as_of_date_only_counts(registry: Registry) -> None:
-    registry.record_review(
+def test_a_review_of_a_review_before_the_as_of_date_only_counts(loaded: Registry) -> None:
+    loaded.record_review(
         EDVA, outcome="renew", note="x", next_review=datetime.date(2027, 6, 1), reviewed_on=TODAY
     )
     earlier = TODAY - datetime.timedelta(days=1)
-    assert _due(registry, earlier, 36_500).get(EDVA) is not None
-    assert all(r.last_review is None for r in registry.expiring(36_500, earlier))
+    assert _due(loaded, earlier, 36_500).get(EDVA) is not None
+    assert all(r.last_review is None for r in loaded.expiring(36_500, earlier))
 
 
 @pytest.mark.parametrize(
@@ -85,7 +74,7 @@ def test_a_review_of_a_review_before_the_as_of_date_only_counts(registry: Regist
     ],
 )
 def test_bad_reviews_are_refused_naming_the_field(
-    registry: Registry, changes: dict[str, object], error: str, field: str
+    loaded: Registry, changes: dict[str, object], error: str, field: str
 ) -> None:
     given: dict[str, object] = {
         "outcome": "renew",
@@ -94,19 +83,19 @@ def test_bad_reviews_are_refused_naming_the_field(
         **changes,
     }
     with pytest.raises(InvalidInput, match=error) as raised:
-        registry.record_review(EDVA, **given)  # type: ignore[arg-type]
+        loaded.record_review(EDVA, **given)  # type: ignore[arg-type]
     assert raised.value.problems[0].field == field
-    assert registry.reviews(EDVA) == []
+    assert loaded.reviews(EDVA) == []
 
 
-def test_unknown_and_terminated_agreements_cannot_be_reviewed(registry: Registry) -> None:
+def test_unknown_and_terminated_agreements_cannot_be_reviewed(loaded: Registry) -> None:
     later = TODAY + datetime.timedelta(days=30)
     with pytest.raises(NotFound):
-        registry.record_review("no-such", outcome="renew", note="x", next_review=later)
-    registry.terminate(EDVA, datetime.date(2026, 1, 1), "court order")
+        loaded.record_review("no-such", outcome="renew", note="x", next_review=later)
+    loaded.terminate(EDVA, datetime.date(2026, 1, 1), "court order")
     with pytest.raises(Conflict, match="terminated"):
-        registry.record_review(EDVA, outcome="renew", note="x", next_review=later)
-    assert registry.reviews(EDVA) == []
+        loaded.record_review(EDVA, outcome="renew", note="x", next_review=later)
+    assert loaded.reviews(EDVA) == []
 
 
 def test_the_cli_records_and_lists_reviews(db_url: str) -> None:

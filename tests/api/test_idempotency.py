@@ -1,8 +1,6 @@
 """Idempotency keys on checks: a check sent again with its key gets the first decision,
 so retrying after a lost answer never logs a second allowed transfer."""
 
-# ruff: noqa: F811 - the loaded fixture is imported from tests/checking
-
 from __future__ import annotations
 
 import concurrent.futures
@@ -11,7 +9,6 @@ from typing import Any
 from registry.checking import decode_request
 from registry.service import Registry
 from tests.api.conftest import Api
-from tests.checking.conftest import loaded  # noqa: F401 - a fixture
 from tests.checking.helpers import record, request
 
 
