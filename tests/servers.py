@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
@@ -32,3 +39,35 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_serve(db_url: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """``registry serve`` as users run it, in a process group of its own (so that a test
+    can kill the server and its workers at once); returns when ``/health`` answers."""
+    # Not a pipe (a full pipe would stall the server); open for as long as the server runs.
+    output = tempfile.TemporaryFile()  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "registry", "serve", "--port", str(port),
+         "--workers", str(workers), "--log-level", "warning"],
+        env=dict(os.environ, REGISTRY_DATABASE_URL=db_url),
+        stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            output.seek(0)
+            pytest.fail(f"registry serve did not start: {output.read().decode(errors='replace')}")
+        time.sleep(0.1)

@@ -6,9 +6,6 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,34 +17,9 @@ from registry.access import Tokens
 from registry.service import Registry
 from tests.checking.helpers import record, request
 from tests.conftest import AGREEMENTS
+from tests.servers import free_port, start_serve
 
 RECORDS = 700  # 10,000 records in 30 days: at most 14 of these may ever be allowed
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(db_url: str, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "registry", "serve", "--port", str(port), "--log-level", "warning"],
-        env=dict(os.environ, REGISTRY_DATABASE_URL=db_url),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # SIGKILL the whole group: granian and its worker
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)
-    pytest.fail("registry serve did not start")
 
 
 @pytest.fixture
@@ -66,8 +38,8 @@ def prepared(db_url: str) -> Iterator[tuple[str, str]]:
 @pytest.mark.slow
 def test_a_killed_server_loses_no_decision_it_answered(prepared: tuple[str, str]) -> None:
     db_url, token = prepared
-    port = _port()
-    server = _start(db_url, port)
+    port = free_port()
+    server = start_serve(db_url, port)
     url = f"http://127.0.0.1:{port}/v1/checks"
     headers = {"Authorization": f"Bearer {token}"}
     answered: list[dict[str, object]] = []
@@ -104,7 +76,7 @@ def test_a_killed_server_loses_no_decision_it_answered(prepared: tuple[str, str]
             f.result(timeout=30)
     assert len(answered) >= 60, "the load did not get going"
 
-    restarted = _start(db_url, port)  # the service comes back on the same database
+    restarted = start_serve(db_url, port)  # the service comes back on the same database
     try:
         registry = Registry.open(db_url)
         try:

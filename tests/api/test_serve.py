@@ -6,10 +6,8 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -19,14 +17,9 @@ from registry.access import Tokens
 from registry.service import Registry
 from tests.checking.helpers import request
 from tests.conftest import AGREEMENTS
+from tests.servers import free_port, start_serve
 
 RECORDS = 700  # 10,000 records a 30-day period: 14 checks fit
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -38,33 +31,17 @@ def served(db_url: str, tmp_path) -> Iterator[tuple[str, str, Registry]]:  # typ
         .create("system", name="ITIN", by="tests", system="irs-itin-address")
         .token
     )
-    port = _free_port()
-    env = dict(os.environ, REGISTRY_DATABASE_URL=db_url)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "registry", "serve", "--port", str(port), "--workers", "2",
-         "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    port = free_port()
+    proc = start_serve(db_url, port, workers=2)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"registry serve did not start: {out}")
-            time.sleep(0.2)
         yield url, token, registry
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)  # the server and its workers
         registry.close()
 
 
@@ -93,7 +70,7 @@ def test_two_workers_share_the_limit_and_the_log(served: tuple[str, str, Registr
 def test_serve_refuses_to_start_on_an_unreachable_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
     done = subprocess.run(
         [sys.executable, "-m", "registry", "--database",
-         "postgresql+psycopg://nobody@127.0.0.1:9/none", "serve", "--port", str(_free_port())],
+         "postgresql+psycopg://nobody@127.0.0.1:9/none", "serve", "--port", str(free_port())],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 3, done.stderr
