@@ -89,11 +89,6 @@ _ADVANCE = (
     .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
 )
 _INSERT = sa.insert(decision_log)
-_USAGE = sa.select(sa.func.coalesce(sa.func.sum(decision_log.c.records_counted), 0)).where(
-    decision_log.c.agreement_id == sa.bindparam("agreement"),
-    decision_log.c.on_date >= sa.bindparam("first"),
-    decision_log.c.on_date <= sa.bindparam("last"),
-)
 
 
 def catalog_revision(session: Session) -> int:
@@ -132,23 +127,6 @@ def daily_usage(
         query = query.where(decision_log.c.recorded_at < recorded_before)
     params = {"agreement": agreement_id, "first": first, "last": last}
     return {day: int(total) for day, total in session.connection().execute(query, params) if total}
-
-
-def period_usage(
-    session: Session,
-    agreement_id: str,
-    first: datetime.date,
-    last: datetime.date,
-    recorded_before: datetime.datetime | None = None,
-) -> int:
-    """Records counted against the agreement's period limit for decisions dated in
-    ``first .. last``: allowed decisions, less the cancelled ones (only those logged
-    before ``recorded_before``, when given)."""
-    params = {"agreement": agreement_id, "first": first, "last": last}
-    if recorded_before is None:
-        return int(session.connection().execute(_USAGE, params).scalar_one())
-    query = _USAGE.where(decision_log.c.recorded_at < recorded_before)
-    return int(session.connection().execute(query, {**params}).scalar_one())
 
 
 class Head:
