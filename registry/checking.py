@@ -15,6 +15,7 @@ import concurrent.futures
 import dataclasses
 import datetime
 import gc
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -60,12 +61,23 @@ def decode_request(value: CheckRequest | Mapping[str, Any] | bytes | str) -> Che
         raise invalid_request("the request is not UTF-8 text") from exc
 
 
+# msgspec names an unknown or a missing key in its message, and gives only the path of the
+# object that holds it.
+_KEY_IN_MESSAGE = re.compile(r"(?:unknown field|missing required field) '([^']+)'")
+
+
 def invalid_request(message: str) -> InvalidInput:
+    """InvalidInput for a request msgspec refused, naming the offending field: the path
+    msgspec gives, and the key its message names for an unknown or a missing key
+    (``approvals[0].by``)."""
     text = message.replace("`", "'")
     field = None
     if " - at '$" in text:
         text, _, where = text.partition(" - at '$")
         field = where.rstrip("'").lstrip(".") or None
+    key = _KEY_IN_MESSAGE.search(text)
+    if key is not None:
+        field = f"{field}.{key[1]}" if field else key[1]
     problem = Problem(severity="error", rule="request", message=text, field=field)
     where = f" at {field}" if field else ""
     return InvalidInput(f"invalid check request{where}: {text}", [problem])

@@ -32,6 +32,8 @@ def decode(raw: bytes, struct: type[T]) -> T:
         raise _invalid(str(exc)) from exc
     except RecursionError as exc:
         raise _invalid("the body is nested too deeply") from exc
+    except UnicodeDecodeError as exc:  # msgspec, for a JSON string that is not UTF-8
+        raise _invalid("the body is not UTF-8 text") from exc
 
 
 def _invalid(message: str) -> Exception:

@@ -8,10 +8,8 @@ nothing about the internals (the log has the details).
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
-import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -51,24 +49,9 @@ def error(status: int, detail: str, **extra: Any) -> Response[ErrorBody]:
 
 
 def invalid_input(_: Request, exc: InvalidInput) -> Response[ErrorBody]:
-    problems = tuple(_named(p) for p in exc.problems if isinstance(p, Problem))
+    problems = tuple(p for p in exc.problems if isinstance(p, Problem))
     field = next((p.field for p in problems if p.field), None)
     return error(HTTP_400_BAD_REQUEST, str(exc), field=field, problems=problems)
-
-
-# msgspec names an unknown or a missing key in its message, and gives only the path of the
-# object that holds it.
-_KEY_IN_MESSAGE = re.compile(r"(?:unknown field|missing required field) '([^']+)'")
-
-
-def _named(problem: Problem) -> Problem:
-    """A problem in a request body with the key msgspec named in its message as its field
-    (``approvals[0].by``), so that every 400 names the offending field."""
-    found = _KEY_IN_MESSAGE.search(problem.message) if problem.rule == "request" else None
-    if found is None:
-        return problem
-    field = f"{problem.field}.{found[1]}" if problem.field else found[1]
-    return msgspec.structs.replace(problem, field=field)
 
 
 def not_found(_: Request, exc: NotFound) -> Response[ErrorBody]:
