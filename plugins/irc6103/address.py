@@ -89,7 +89,7 @@ def _remember(memo: dict[str, bool], text: str, verdict: bool) -> bool:
 def _street_ok(street: str) -> bool:
     """A house number and a name that is not a placeholder, or a post office box."""
     parts = street.split(None, 1)
-    if len(parts) == 2 and _house_number(parts[0]):
+    if len(parts) == 2 and (parts[0].isdigit() or _house_number(parts[0])):
         name = parts[1]
         known = _names.get(name)
         if known is not None:
@@ -148,9 +148,13 @@ def is_complete(value: Any) -> bool:
         type(street) is str and type(city) is str and type(state) is str and type(zip_code) is str
     ):
         return False
-    return (
-        state.strip().upper().rstrip(".") in STATES
-        and _zip_ok(zip_code)
-        and _city_ok(city)
-        and _street_ok(street.strip())
-    )
+    if state not in STATES and state.strip().upper().rstrip(".") not in STATES:
+        return False
+    if not (len(zip_code) == 5 and zip_code.isdigit() and zip_code.isascii()) and not _zip_ok(
+        zip_code
+    ):
+        return False
+    known = _cities.get(city)
+    if not (known if known is not None else _city_ok(city)):
+        return False
+    return _street_ok(street.strip())
