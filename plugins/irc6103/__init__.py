@@ -7,6 +7,7 @@ table, whose schema is :class:`Irc6103Config`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -41,8 +42,10 @@ def cites_i2(agreement: Agreement) -> bool:
 _STATUTE_PUNCTUATION = str.maketrans("", "", " .\u00a7\t")
 
 
+@functools.lru_cache(maxsize=4096)
 def statute_key(text: str) -> str:
-    """ "8 U.S.C. 1253(a)(1)" and "8 USC 1253(a)(1)" compare equal."""
+    """ "8 U.S.C. 1253(a)(1)" and "8 USC 1253(a)(1)" compare equal. Remembered: requests
+    name the same few statutes over and over."""
     return text.lower().translate(_STATUTE_PUNCTUATION)
 
 
@@ -79,7 +82,7 @@ class Irc6103Checker(Checker):
         designated non-tax Federal criminal statute, named in the request; 6103(p)(4): only
         to a recipient whose safeguards meet the IRS's requirements."""
         authority = transfer.request.request.get("statutory_authority")
-        named = authority if isinstance(authority, list) else [authority]
+        named = authority if isinstance(authority, list) else (authority,)
         if not authority or not all(
             isinstance(a, str) and statute_key(a) in prepared.statutes for a in named
         ):
@@ -115,12 +118,14 @@ class Irc6103Checker(Checker):
         if parts is None:
             return
         bad = []
-        for offset, record in enumerate(records):
+        index = start
+        for record in records:
             value: Any = record
             for part in parts:
                 value = value.get(part) if isinstance(value, dict) else None
             if not is_complete(value):
-                bad.append(start + offset)
+                bad.append(index)
+            index += 1
         if bad:
             field = prepared.config.address_field
             yield Finding(

@@ -43,6 +43,17 @@ class _Trial:
 class Check:
     """A check in progress: candidates prepared, records fed, then decided."""
 
+    __slots__ = (
+        "evaluator",
+        "not_found",
+        "on",
+        "parties",
+        "received_under",
+        "records_seen",
+        "request",
+        "trials",
+    )
+
     def __init__(
         self,
         evaluator: Evaluator,
@@ -124,33 +135,25 @@ class Check:
                 **base,
             )
         outcomes = []
+        named = self.request.agreement is not None
         for trial in self.trials:
             used = period_used.get(trial.candidate.agreement.id, 0)
             transfer = self.transfer(trial, record_count, used)
             reasons = self.evaluator.transfer_reasons(
                 trial.policy, transfer, trial.runs, trial.missing
             )
-            reasons.extend(trial.records.reasons())
-            if not reasons and self.request.agreement is None:
+            if trial.records.any():
+                reasons.extend(trial.records.reasons())
+            if named or not reasons:  # a named agreement has one candidate
                 return Decision(
-                    allowed=True,
+                    allowed=not reasons,
                     agreement=trial.candidate.agreement.id,
                     agreement_version=trial.candidate.version,
                     checkers=trial.runs,
-                    reasons=(),
+                    reasons=tuple(reasons),
                     **base,
                 )
             outcomes.append((trial, reasons))
-        if self.request.agreement is not None:
-            trial, reasons = outcomes[0]
-            return Decision(
-                allowed=not reasons,
-                agreement=trial.candidate.agreement.id,
-                agreement_version=trial.candidate.version,
-                checkers=trial.runs,
-                reasons=tuple(reasons),
-                **base,
-            )
         return self._no_match(outcomes, base)
 
     def _no_match(

@@ -154,13 +154,14 @@ class Evaluator:
             for name in missing
         ]
         checkers = self.plugins.checkers
+        broken, prepared = policy.broken, policy.prepared
         for name in runs:
-            if name in policy.broken:
-                reasons.append(_failed(name, f"could not read its table: {policy.broken[name]}"))
+            if name in broken:
+                reasons.append(_failed(name, f"could not read its table: {broken[name]}"))
                 continue
             try:
-                found = checkers[name].check_transfer(transfer, policy.prepared[name])
-                reasons.extend(_reason(name, _valid(f)) for f in found)
+                for finding in checkers[name].check_transfer(transfer, prepared[name]):
+                    reasons.append(_reason(name, _valid(finding)))
             except Exception as exc:
                 reasons.append(_failed(name, f"{type(exc).__name__}: {exc}"))
         return reasons
@@ -176,14 +177,13 @@ class Evaluator:
     ) -> None:
         """Check one batch of records with every checker that runs; merge the findings."""
         checkers = self.plugins.checkers
+        broken, prepared = policy.broken, policy.prepared
+        end = start + len(batch)
         for name in runs:
-            if name in policy.broken or merged.failed(name):
+            if name in broken or merged.failed(name):
                 continue
             try:
-                end = start + len(batch)
-                for finding in checkers[name].check_records(
-                    transfer, policy.prepared[name], batch, start
-                ):
+                for finding in checkers[name].check_records(transfer, prepared[name], batch, start):
                     _valid(finding, start, end)
                     merged.add(name, finding)
             except Exception as exc:
@@ -192,6 +192,8 @@ class Evaluator:
 
 class RecordFindings:
     """Record findings merged across batches, in the order first seen."""
+
+    __slots__ = ("_failed", "_found")
 
     def __init__(self) -> None:
         self._found: dict[tuple[str, str, str | None], list[Any]] = {}
@@ -211,6 +213,10 @@ class RecordFindings:
 
     def fail(self, checker: str, message: str) -> None:
         self._failed[checker] = message
+
+    def any(self) -> bool:
+        """True when a record finding or a checker failure was merged."""
+        return bool(self._found or self._failed)
 
     def failed(self, checker: str) -> bool:
         return checker in self._failed

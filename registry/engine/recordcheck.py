@@ -27,20 +27,33 @@ def compile_check(
 ) -> Callable[[Any], bool]:
     lines = ["def clean(record):", "    if type(record) is not dict:", "        return False"]
     constants: dict[str, Any] = {"_EMPTY": _EMPTY, "_identifier": is_identifier}
-    for number, (field, parts) in enumerate(required):
-        access = "".join(f"[{part!r}]" for part in parts)
+    if required:
+        # one read of each table on the way ("taxpayer" once for taxpayer.name and .tin)
+        lines.append("    try:")
+        tables: dict[tuple[str, ...], str] = {(): "record"}
+        for number, (_, parts) in enumerate(required):
+            for depth in range(1, len(parts)):
+                prefix = parts[:depth]
+                if prefix not in tables:
+                    tables[prefix] = f"n{len(tables)}"
+                    lines.append(
+                        f"        {tables[prefix]} = {tables[prefix[:-1]]}[{parts[depth - 1]!r}]"
+                    )
+            lines.append(f"        v{number} = {tables[parts[:-1]]}[{parts[-1]!r}]")
+        lines += ["    except (KeyError, TypeError, IndexError):", "        return False"]
+    for number, (field, _) in enumerate(required):
         lines += [
-            "    try:",
-            f"        v{number} = record{access}",
-            "    except (KeyError, TypeError, IndexError):",
-            "        return False",
             f"    if (not v{number} and (v{number} is None or v{number} is False"
             f" or type(v{number}) in _EMPTY))"
             f" or (type(v{number}) is str and v{number}.isspace()):",
             "        return False",
         ]
         if field == subject_key:
-            lines += [f"    if not _identifier(v{number}):", "        return False"]
+            lines += [
+                f"    if not (type(v{number}) is str and v{number}.isdigit()"
+                f" and v{number}.isascii()) and not _identifier(v{number}):",
+                "        return False",
+            ]
     _tree_lines(tree, "record", lines, constants, [0])
     lines.append("    return True")
     namespace: dict[str, Any] = dict(constants)
