@@ -19,37 +19,86 @@ CHUNK_BYTES = 64 * 1024
 _records = msgspec.json.Decoder(dict)
 
 
-def records(lines: Iterable[bytes], name: str = "records") -> Iterator[dict[str, Any]]:
+class Records:
     """Every record, in order. A bad line stops the stream with InvalidInput naming the
-    line, so nothing half-read is ever decided."""
-    for batch in batches(lines, name):
-        yield from batch
+    line, so nothing half-read is ever decided. A checker reads ``batches()`` instead, as
+    decoded: handing out records one by one only for them to be gathered again costs
+    as much as decoding them."""
+
+    def __init__(self, lines: Iterable[bytes], name: str) -> None:
+        self._lines, self._name = lines, name
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[dict[str, Any]]]:
+        return batches(self._lines, self._name)
+
+
+def records(lines: Iterable[bytes], name: str = "records") -> Records:
+    """The records of an NDJSON stream (see :class:`Records`)."""
+    return Records(lines, name)
 
 
 def batches(lines: Iterable[bytes], name: str = "records") -> Iterator[list[dict[str, Any]]]:
-    """Records in chunks of about 64 KB of input."""
+    """Records in chunks of about 64 KB of input. A binary file is read in blocks rather
+    than line by line: splitting a million lines in Python costs more than decoding them."""
+    read = getattr(lines, "read", None)
+    source = _blocks(read) if callable(read) else _line_blocks(lines)
+    first = 1  # the number of the block's first line
+    for block in source:
+        if len(block) > MAX_LINE_BYTES:
+            _check_line_lengths(block, first, name)
+        yield _decode(block, first, name)
+        first += block.count(b"\n")
+
+
+def _blocks(read: Any) -> Iterator[bytes]:
+    """Whole lines, about CHUNK_BYTES at a time, from a binary file's ``read``."""
+    rest = b""
+    while block := read(CHUNK_BYTES):
+        data = rest + block
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield data[:cut]
+            rest = data[cut:]
+        else:
+            rest = data
+        if len(rest) > MAX_LINE_BYTES:
+            yield rest  # a line too long: the caller names it
+            return
+    if rest:
+        yield rest + b"\n"
+
+
+def _line_blocks(lines: Iterable[bytes]) -> Iterator[bytes]:
     chunk: list[bytes] = []
-    size, first = 0, 1
-    for number, line in enumerate(lines, start=1):
-        if len(line) > MAX_LINE_BYTES:
-            raise _bad(name, number, f"line is longer than {MAX_LINE_BYTES} bytes")
+    size = 0
+    for line in lines:
         if not line.endswith(b"\n"):
             line += b"\n"
         chunk.append(line)
         size += len(line)
-        if size >= CHUNK_BYTES:
-            yield _decode(chunk, first, name)
-            chunk, size, first = [], 0, number + 1
+        if size >= CHUNK_BYTES or len(line) > MAX_LINE_BYTES:
+            yield b"".join(chunk)
+            chunk, size = [], 0
     if chunk:
-        yield _decode(chunk, first, name)
+        yield b"".join(chunk)
 
 
-def _decode(chunk: list[bytes], first: int, name: str) -> list[dict[str, Any]]:
+def _check_line_lengths(block: bytes, first: int, name: str) -> None:
+    for number, line in enumerate(block.split(b"\n"), start=first):
+        if len(line) + 1 > MAX_LINE_BYTES:
+            raise _bad(name, number, f"line is longer than {MAX_LINE_BYTES} bytes")
+
+
+def _decode(block: bytes, first: int, name: str) -> list[dict[str, Any]]:
     try:
-        return _records.decode_lines(b"".join(chunk))
+        return _records.decode_lines(block)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError):
         pass
-    for number, line in enumerate(chunk, start=first):
+    for number, line in enumerate(block.split(b"\n"), start=first):
         if not line.strip():
             continue
         try:

@@ -87,3 +87,54 @@ def test_declared_record_count_must_match_the_stream(loaded: Registry) -> None:
 def test_stream_refuses_records_in_the_request_too(loaded: Registry) -> None:
     with pytest.raises(InvalidInput, match="not both"):
         loaded.check_stream(request(records=[record(1)]), iter([record(2)]))
+
+
+def _both_ways(data: bytes) -> list[object]:
+    """What ``ndjson.batches`` makes of ``data`` read as a file (in blocks) and as lines:
+    the records, or the error message."""
+    import io
+
+    outcomes: list[object] = []
+    for source in (io.BytesIO(data), io.BytesIO(data).readlines()):
+        try:
+            outcomes.append([r for batch in ndjson.batches(source, "r.ndjson") for r in batch])
+        except InvalidInput as exc:
+            outcomes.append(str(exc))
+    return outcomes
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b'{"a":1}\n{"a":2}', [{"a": 1}, {"a": 2}]),  # no newline at the end
+        (b'{"a":1}\r\n\r\n{"a":2}\r\n', [{"a": 1}, {"a": 2}]),  # CRLF, a blank line
+        (b"", []),
+    ],
+)
+def test_files_and_lines_read_alike(data: bytes, expected: list[object]) -> None:
+    assert _both_ways(data) == [expected, expected]
+
+
+def test_a_bad_line_far_into_a_file_is_named_by_its_number() -> None:
+    """Past several 64 KB blocks, so the line count carries across blocks."""
+    good = b'{"taxpayer":{"tin":"123456789","name":"Person"}}\n'
+    count = 3 * ndjson.CHUNK_BYTES // len(good) + 7
+    data = good * count + b'{"taxpayer": nope}\n' + good
+    file_way, line_way = _both_ways(data)
+    assert file_way == line_way
+    assert f"r.ndjson:{count + 1}: not JSON" in str(file_way)
+
+
+def test_a_line_over_the_limit_is_refused_before_it_is_read_whole() -> None:
+    import io
+
+    huge = b'{"a":"' + b"x" * (ndjson.MAX_LINE_BYTES + 10) + b'"}\n'
+    data = b'{"a":1}\n' * 3 + huge + b'{"a":2}\n'
+    file_way, line_way = _both_ways(data)
+    assert file_way == line_way
+    assert "r.ndjson:4: line is longer than" in str(file_way)
+    source = io.BytesIO(data + b"x" * (50 * ndjson.MAX_LINE_BYTES))
+    with pytest.raises(InvalidInput, match=":4: line is longer"):
+        for _ in ndjson.batches(source, "r.ndjson"):
+            pass
+    assert source.tell() < 2 * ndjson.MAX_LINE_BYTES  # it stopped reading
