@@ -471,11 +471,11 @@ class Checking:
     # --- accounting -------------------------------------------------------------------------
 
     def disclosures_for(self, subject: str, catalog: Catalog) -> list[DisclosureEntry]:
-        digest = self.hasher.digest(subject)
-        if digest is None:
+        digests = self.hasher.digests(subject)  # under every key: before and after rotations
+        if not digests:
             raise InvalidInput("give the person's identifier, such as a TIN")
         with self.db.read() as session:
-            found = accounting.for_subject(session, digest)
+            found = accounting.for_subject(session, digests)
         return [_entry(d.logged, catalog) for d in found]
 
     def disclosures(

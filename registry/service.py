@@ -26,7 +26,7 @@ from .engine import expiring as expiring_engine
 from .engine.evaluate import Evaluator
 from .engine.lint import has_errors, lint
 from .engine.plugins import Plugins, build_plugins
-from .engine.subjects import SubjectHasher
+from .engine.subjects import SubjectHasher, key_id
 from .errors import Conflict, InvalidInput, NotFound
 from .groupcommit import GroupCommit
 from .impact import Impact
@@ -62,6 +62,7 @@ from .store import disclosures as accounting_rows
 from .store import reviews as review_rows
 from .store.agreements import AgreementStore, StoredAgreement
 from .store.decisions import catalog_revision
+from .store.meta import SubjectKey
 from .store.retry import retrying
 from .store.verify import Verification
 
@@ -84,6 +85,7 @@ class Registry:
         self._writer: GroupCommit | None = None
         self._writer_lock = threading.Lock()
         self.evaluator = Evaluator(plugins, settings.system_checkers)
+        self._subject_key_id: str | None = None  # once this process has hashed with it
         self.checking = Checking(
             db,
             self.evaluator,
@@ -94,13 +96,18 @@ class Registry:
         )
 
     def _subject_hasher(self) -> SubjectHasher:
-        hasher = SubjectHasher(self.settings.subject_key_bytes())
+        current, *retired = self.settings.subject_keys()
+        hasher = SubjectHasher(current, retired)
+        at = datetime.datetime.now(datetime.UTC)
 
         def record_key_id() -> None:
             with self.db.write() as session:
-                meta.ensure_subject_key(session, hasher.key_id)
+                meta.ensure_subject_key(
+                    session, hasher.key_id, hasher.key_ids[1:], default_actor(), at
+                )
 
         retrying(record_key_id)  # two processes may record it first at once
+        self._subject_key_id = hasher.key_id
         return hasher
 
     def _signer(self) -> Signer:
@@ -114,6 +121,8 @@ class Registry:
         return signer
 
     def _load_catalog(self, session: Any) -> Catalog:
+        if self._subject_key_id is not None:  # a rotation moves the catalog's revision too
+            meta.check_subject_key(session, self._subject_key_id, ())
         revision = catalog_revision(session)
         stored = self.agreements_store.all(session)
         parties = self.agreements_store.parties(session)
@@ -586,6 +595,28 @@ class Registry:
 
     def verify(self) -> Verification:
         return self.checking.verify()
+
+    def subject_keys(self) -> list[SubjectKey]:
+        """The subject keys the database has used, oldest first: the last is current."""
+        with self.db.read() as session:
+            return meta.subject_keys(session)
+
+    def configured_subject_keys(self) -> tuple[str, ...]:
+        """The ids of this process's subject keys: the current one, then retired ones."""
+        return tuple(key_id(key) for key in self.settings.subject_keys())
+
+    def rotate_subject_key(self, by: str | None = None) -> SubjectKey:
+        """Make this process's current subject key the database's, retiring the one before.
+        The database's keys must all be among this process's retired keys. Processes that
+        started with the old key refuse to check until restarted with the new one."""
+        current, *retired = self.configured_subject_keys()
+        at = datetime.datetime.now(datetime.UTC)
+
+        def rotate() -> SubjectKey:
+            with self.db.write() as session:
+                return meta.rotate_subject_key(session, current, retired, by or default_actor(), at)
+
+        return retrying(rotate)
 
     def disclosures(
         self, *, agreement: str | None = None, subject: str | None = None, limit: int = 1000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import ConfigError
@@ -26,7 +27,8 @@ class Settings:
 
     ``REGISTRY_DATABASE_URL``: SQLAlchemy URL; default an SQLite file in the data folder.
     ``REGISTRY_PLUGINS_DIR``: a folder of one-off plugin files (``*.py``).
-    ``REGISTRY_SUBJECT_KEY`` / ``REGISTRY_SUBJECT_KEY_FILE``: the secret for subject hashes.
+    ``REGISTRY_SUBJECT_KEY`` / ``REGISTRY_SUBJECT_KEY_FILE``: the secrets for subject hashes,
+    the current key first, then retired ones.
     ``REGISTRY_SIGNING_KEY_FILE``: the Ed25519 private key that signs receipts.
     ``REGISTRY_CHECK_TIMEOUT``: seconds a check's checkers may take before it is denied.
     ``REGISTRY_SYSTEM_CHECKERS``: checkers each source system must run, as
@@ -56,12 +58,17 @@ class Settings:
             system_checkers=parse_system_checkers(os.environ.get("REGISTRY_SYSTEM_CHECKERS", "")),
         )
 
-    def subject_key_bytes(self) -> bytes:
-        """The secret for subject hashes: ``REGISTRY_SUBJECT_KEY`` (hex), else the key file
-        (``REGISTRY_SUBJECT_KEY_FILE``, default ``subject.key`` in the data folder), created
-        with 32 random bytes on first use and readable by its owner only."""
+    def subject_keys(self) -> tuple[bytes, ...]:
+        """The secrets for subject hashes, the current key first, then any retired keys
+        (kept to look people up in entries hashed before a rotation).
+
+        ``REGISTRY_SUBJECT_KEY`` (hex; several separated by commas), else the key file
+        (``REGISTRY_SUBJECT_KEY_FILE``, default ``subject.key`` in the data folder; one key
+        a line, ``#`` starts a comment), created with 32 random bytes on first use and
+        readable by its owner only."""
         if self.subject_key:
-            return _key(self.subject_key, "REGISTRY_SUBJECT_KEY")
+            texts = self.subject_key.split(",")
+            return _keys("REGISTRY_SUBJECT_KEY", "key", enumerate(texts, 1), len(texts) > 1)
         path = (
             Path(self.subject_key_file)
             if self.subject_key_file
@@ -72,7 +79,12 @@ class Settings:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32) + "\n")
-        return _key(path.read_text().strip(), f"the subject key file {path}")
+        lines = [
+            (n, text)
+            for n, line in enumerate(path.read_text().splitlines(), 1)
+            if (text := line.partition("#")[0]).strip()
+        ]
+        return _keys(f"the subject key file {path}", "line", lines, len(lines) > 1)
 
     def signing_key_path(self) -> Path:
         """The private key that signs receipts: ``REGISTRY_SIGNING_KEY_FILE``, default
@@ -80,6 +92,23 @@ class Settings:
         if self.signing_key_file:
             return Path(self.signing_key_file)
         return default_data_dir() / "signing-key.pem"
+
+
+def _keys(
+    where: str, unit: str, texts: Iterable[tuple[int, str]], numbered: bool
+) -> tuple[bytes, ...]:
+    """Each numbered hex text as a key. Errors name the place of a bad key (``where``,
+    and its ``unit`` and number when there are several), never its text."""
+    keys: dict[bytes, int] = {}
+    for n, text in texts:
+        place = f"{where}, {unit} {n}," if numbered else where
+        key = _key(text.strip(), place)
+        if key in keys:
+            raise ConfigError(f"{place} repeats {unit} {keys[key]}: give each key once")
+        keys[key] = n
+    if not keys:
+        raise ConfigError(f"{where} holds no key")
+    return tuple(keys)
 
 
 def _key(text: str, where: str) -> bytes:

@@ -75,7 +75,15 @@ def main(ctx: click.Context, database: str | None, plugins_dir: str | None) -> N
 
 
 def _register() -> None:
-    from . import agreements, checks, misc, receipts, reports, service  # noqa: F401 - commands register themselves
+    from . import (  # noqa: F401 - commands register themselves
+        agreements,
+        checks,
+        misc,
+        receipts,
+        reports,
+        service,
+        subject_keys,
+    )
 
 
 _register()

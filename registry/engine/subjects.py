@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 _DIGITS_ONLY = re.compile(r"^[\d\s-]+$")
@@ -47,14 +48,33 @@ def is_identifier(value: Any) -> bool:
     return normalise(value) is not None
 
 
-class SubjectHasher:
-    """Hashes identifiers under one secret key; ``key_id`` names the key, not the secret."""
+def key_id(key: bytes) -> str:
+    """A key's public name: a 4-byte BLAKE2b digest of it, which does not reveal it."""
+    return hashlib.blake2b(key, digest_size=4, person=b"key-id").hexdigest()
 
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 16 or len(key) > 64:
-            raise ValueError("the subject key must be 16 to 64 bytes")
-        self._keyed = hashlib.blake2b(key=key, digest_size=DIGEST_SIZE)
-        self.key_id = hashlib.blake2b(key, digest_size=4, person=b"key-id").hexdigest()
+
+def _keyed(key: bytes) -> Any:
+    if len(key) < 16 or len(key) > 64:
+        raise ValueError("the subject key must be 16 to 64 bytes")
+    return hashlib.blake2b(key=key, digest_size=DIGEST_SIZE)
+
+
+class SubjectHasher:
+    """Hashes identifiers under the current key; ``key_id`` names the key, not the secret.
+
+    Retired keys, those a database used before a rotation, never hash new entries: they
+    only let :meth:`digests` find a person in the entries made under them."""
+
+    def __init__(self, key: bytes, retired: Sequence[bytes] = ()) -> None:
+        self._keyed = _keyed(key)
+        self.key_id = key_id(key)
+        self._retired = {key_id(old): _keyed(old) for old in retired}
+        self._retired.pop(self.key_id, None)
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """The current key's id, then the retired keys' ids."""
+        return (self.key_id, *self._retired)
 
     def digest(self, value: Any) -> bytes | None:
         if type(value) is str and value.isdigit() and value.isascii():
@@ -67,3 +87,17 @@ class SubjectHasher:
         hasher = self._keyed.copy()  # cheaper than keying a new hash each time
         hasher.update(text.encode())
         return hasher.digest()
+
+    def digests(self, value: Any) -> dict[str, bytes]:
+        """The identifier's hash under every key, by key id, to look a person up in
+        entries made before and after a rotation; empty when it is no identifier."""
+        text = normalise(value)
+        if text is None:
+            return {}
+        keyed = {self.key_id: self._keyed, **self._retired}
+        out = {}
+        for name, base in keyed.items():
+            hasher = base.copy()
+            hasher.update(text.encode())
+            out[name] = hasher.digest()
+        return out

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..errors import ConfigError
 from ..schemas import DisclosureSummary
 from .decisions import LoggedDecision, decode_entry
+from .meta import SubjectKey, missing_subject_keys
 from .tables import decision_log, disclosure
 
 
@@ -25,16 +27,31 @@ class Disclosed:
     seq: int
 
 
-def for_subject(session: Session, subject: bytes) -> list[Disclosed]:
-    """Every allowed, uncancelled decision that disclosed the person with this hash."""
+def for_subject(session: Session, subjects: Mapping[str, bytes]) -> list[Disclosed]:
+    """Every allowed, uncancelled decision that disclosed the person whose hash under each
+    subject key is given (by key id). Refused when the database has used a key that is not
+    given, rather than leave out the decisions whose people were hashed with it."""
+    missing = missing_subject_keys(session, subjects)
+    if missing:
+        raise ConfigError(
+            "looking a person up needs every subject key this database has used; this "
+            "process lacks "
+            + ", ".join(_named(k) for k in missing)
+            + ": add each to the key file (or REGISTRY_SUBJECT_KEY) after the current key"
+        )
     rows = session.execute(
         sa.select(decision_log.c.seq, decision_log.c.body)
         .join(disclosure, disclosure.c.decision_seq == decision_log.c.seq)
-        .where(disclosure.c.subject == subject)
+        .where(disclosure.c.subject.in_(list(subjects.values())))
         .where(decision_log.c.decision_id.not_in(_cancelled()))
         .order_by(decision_log.c.seq)
     ).all()
     return _decoded(rows)
+
+
+def _named(key: SubjectKey) -> str:
+    when = "current" if key.retired_at is None else f"retired {key.retired_at:%Y-%m-%d}"
+    return f"key {key.key_id} ({when})"
 
 
 def for_agreement(session: Session, agreement_id: str | None, limit: int = 1000) -> list[Disclosed]:

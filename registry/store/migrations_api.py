@@ -33,6 +33,7 @@ REGISTRY_TABLES = {
     "signing_key",
     "agreement_review",
     "check_key",
+    "subject_key",
 }
 
 

@@ -86,7 +86,7 @@ class CatalogRow(SQLModel, table=True):
 
 
 class MetaRow(SQLModel, table=True):
-    """Settings the database must agree on, such as the id of the subject-hash key."""
+    """Settings the database must agree on (none since the subject keys have a table)."""
 
     __tablename__ = "meta"
 
@@ -134,6 +134,16 @@ disclosure = sa.Table(
     sa.Column("subject", sa.LargeBinary(16), nullable=False),
     sa.Index("ix_disclosure_subject", "subject"),
     sa.Index("ix_disclosure_decision_seq", "decision_seq"),
+)
+
+subject_key = sa.Table(
+    "subject_key",
+    metadata,
+    sa.Column("epoch", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("key_id", sa.String(16), nullable=False),
+    sa.Column("recorded_at", UTC_TIMESTAMP, nullable=False),
+    sa.Column("recorded_by", sa.String(200), nullable=False),
+    sa.UniqueConstraint("key_id", name="uq_subject_key_key_id"),
 )
 
 api_token = sa.Table(

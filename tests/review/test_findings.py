@@ -376,11 +376,12 @@ def test_concurrent_checks_after_a_catalog_change_do_not_starve_the_pool(
 def test_two_processes_using_the_subject_key_first_both_decide(
     loaded: Registry, db_url: str
 ) -> None:
-    # The key's id is recorded lazily on first use (service._subject_hasher): read the meta
-    # row, insert it when absent. Two processes doing so at once on PostgreSQL both read
-    # nothing and both insert; the second check fails with a unique violation instead of
-    # deciding (seen in tests/checking/test_limit_race.py when it runs after other tests).
-    # SQLite's BEGIN IMMEDIATE serialises the read and the insert; PostgreSQL is the case.
+    # The key's id is recorded lazily on first use (service._subject_hasher): read the
+    # subject_key rows, insert the first when there is none. Two processes doing so at once
+    # on PostgreSQL both read nothing and both insert; the second check fails with a unique
+    # violation instead of deciding (seen in tests/checking/test_limit_race.py when it runs
+    # after other tests). SQLite's BEGIN IMMEDIATE serialises the read and the insert;
+    # PostgreSQL is the case.
     import contextlib
     import threading
 
@@ -390,7 +391,7 @@ def test_two_processes_using_the_subject_key_first_both_decide(
     both_read = threading.Barrier(2)
 
     def after_execute(conn, cursor, statement, *rest):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT") and "meta" in statement:
+        if statement.lstrip().upper().startswith("SELECT") and "subject_key" in statement:
             with contextlib.suppress(threading.BrokenBarrierError):
                 both_read.wait(timeout=5)  # each process has read "no key yet"
 
