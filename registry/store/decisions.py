@@ -70,10 +70,7 @@ def entry_hash(seq: int, prev_hash: str, body: str) -> str:
 
 
 def subjects_digest(subjects: Sequence[bytes]) -> str:
-    digest = hashlib.sha256()
-    for subject in subjects:
-        digest.update(subject)
-    return digest.hexdigest()
+    return hashlib.sha256(b"".join(subjects)).hexdigest()
 
 
 _REVISION = sa.select(catalog.c.revision).where(catalog.c.id == 1)
