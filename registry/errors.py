@@ -34,6 +34,11 @@ class DatabaseUnavailable(RegistryError):
     """The database cannot be reached."""
 
 
+class CommitInDoubt(DatabaseUnavailable):
+    """The connection broke while a change was being committed and the database could not
+    say whether it went through: it may have been recorded. Look before repeating it."""
+
+
 class Overloaded(RegistryError):
     """More checks are waiting than the registry takes at once; nothing was recorded."""
 

@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -71,3 +72,34 @@ def start_serve(db_url: str, port: int, workers: int = 1) -> subprocess.Popen[by
             output.seek(0)
             pytest.fail(f"registry serve did not start: {output.read().decode(errors='replace')}")
         time.sleep(0.1)
+
+
+def worker_of(server: subprocess.Popen[bytes], answer: httpx.Response) -> int:
+    """The process id of the worker of ``server`` (``start_serve``) that holds the
+    connection ``answer`` came on: the one whose file descriptors include the socket of
+    that connection (Linux, from /proc)."""
+    stream = answer.extensions["network_stream"]
+    client_port = stream.get_extra_info("client_addr")[1]
+    server_port = stream.get_extra_info("server_addr")[1]
+    inode = _socket_inode(server_port, client_port)
+    workers = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    for pid in workers:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) == f"socket:[{inode}]":
+                        return int(pid)
+    raise AssertionError(f"no worker of {server.pid} holds the connection from {client_port}")
+
+
+def _socket_inode(local_port: int, remote_port: int) -> str:
+    """The inode of the IPv4 TCP socket from ``local_port`` to ``remote_port``."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if (
+            int(local.split(":")[1], 16) == local_port
+            and int(remote.split(":")[1], 16) == remote_port
+        ):
+            return fields[9]
+    raise AssertionError(f"no connection from port {local_port} to port {remote_port}")

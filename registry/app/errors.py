@@ -1,8 +1,9 @@
 """The registry's errors as JSON answers, mapped once for every route.
 
 Bad input is a 4xx naming the field; a database that does not answer is a 503 (the
-request may be retried: nothing was written); anything else is a 500 whose text says
-nothing about the internals (the log has the details).
+request may be retried: nothing was written), or a 504 when the connection broke while
+committing and the database could not say whether the commit went through; anything else
+is a 500 whose text says nothing about the internals (the log has the details).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
+    HTTP_504_GATEWAY_TIMEOUT,
 )
 
 from ..errors import (
+    CommitInDoubt,
     ConfigError,
     Conflict,
     DatabaseUnavailable,
@@ -69,6 +72,13 @@ def unavailable(request: Request, exc: Exception) -> Response[ErrorBody]:
         "the registry's database is not answering; nothing was recorded, try again shortly",
         headers={"Retry-After": "1"},
     )
+
+
+def in_doubt(request: Request, exc: CommitInDoubt) -> Response[ErrorBody]:
+    """Not 503, which promises that nothing was recorded: a client must look the change
+    up (or send the check again with the same Idempotency-Key) rather than repeat it."""
+    log.warning("commit in doubt on %s %s", request.method, request.url.path)
+    return error(HTTP_504_GATEWAY_TIMEOUT, str(exc))
 
 
 def overloaded(_: Request, exc: Overloaded) -> Response[ErrorBody]:
@@ -154,6 +164,7 @@ HANDLERS: dict[Any, Any] = {
     InvalidInput: invalid_input,
     NotFound: not_found,
     Conflict: conflict,
+    CommitInDoubt: in_doubt,
     DatabaseUnavailable: unavailable,
     Overloaded: overloaded,
     RegistryError: other_registry_error,

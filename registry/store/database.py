@@ -20,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from ..errors import DatabaseUnavailable, SchemaError
+from ..errors import CommitInDoubt, DatabaseUnavailable, SchemaError
 from .migrations_api import check_schema
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -44,13 +44,23 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose work commits at the end of the block, or not at all."""
+        """A session whose work commits at the end of the block, or not at all.
+
+        On PostgreSQL a connection can break after COMMIT was sent: the server may have
+        committed without the answer coming back. The commit's outcome is then asked of
+        the server on a new connection (see :func:`_commit`), so that a database error
+        raised here means that nothing was written, and CommitInDoubt that it may have
+        been."""
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
                 conn.execution_options(sqlite_begin="IMMEDIATE")
+                with Session(bind=conn, expire_on_commit=False) as session:
+                    yield session
+                    session.commit()
+                return
             with Session(bind=conn, expire_on_commit=False) as session:
                 yield session
-                session.commit()
+                _commit(self.engine, session)
 
     def ping(self) -> None:
         """Raise when the database does not answer."""
@@ -77,6 +87,49 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)) or bool(
         getattr(exc, "connection_invalidated", False)
     )
+
+
+# How long to keep asking PostgreSQL whether a commit whose answer was lost went through.
+COMMIT_OUTCOME_SECONDS = 10.0
+_XID = sa.text("SELECT txid_current_if_assigned()")
+_XID_STATUS = sa.text("SELECT txid_status(:xid)")
+
+
+def _commit(engine: sa.Engine, session: Session) -> None:
+    """Commit on PostgreSQL. If the connection breaks during COMMIT, ask a new connection
+    whether the transaction committed (``txid_status``): if it did, return as if the
+    answer had come; if it did not, raise the connection's error (nothing was written);
+    if the server cannot tell within ``COMMIT_OUTCOME_SECONDS``, raise CommitInDoubt."""
+    xid = session.connection().execute(_XID).scalar()  # None when nothing was written
+    try:
+        session.commit()
+    except sa.exc.DBAPIError as exc:
+        if xid is None or not is_unavailable(exc):
+            raise
+        if _committed(engine, int(xid)):
+            return
+        raise
+
+
+def _committed(engine: sa.Engine, xid: int) -> bool:
+    deadline = time.monotonic() + COMMIT_OUTCOME_SECONDS
+    while True:
+        try:
+            with engine.connect() as conn:
+                status = conn.execute(_XID_STATUS, {"xid": xid}).scalar()
+        except sa.exc.DBAPIError:
+            status = "in progress"  # the server is still away
+        if status == "committed":
+            return True
+        if status == "aborted":
+            return False
+        if status is None or time.monotonic() > deadline:
+            raise CommitInDoubt(
+                "the connection to the database broke while committing and the database "
+                f"could not say within {COMMIT_OUTCOME_SECONDS:g} s whether the commit went "
+                "through: the change may have been recorded; look it up before repeating it"
+            )
+        time.sleep(0.1)
 
 
 def create_engine(url: str, **options: Any) -> sa.Engine:

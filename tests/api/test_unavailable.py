@@ -4,39 +4,22 @@ back, with no restart."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from litestar.testing import TestClient
 
-from registry.app import create_app
-from registry.service import Registry
-from tests.api.conftest import Api, issue_tokens
+from tests.api.conftest import Api
 from tests.checking.helpers import record, request
-from tests.conftest import AGREEMENTS, BACKENDS
+from tests.conftest import BACKENDS
+from tests.faults import Proxy, api_on
 
 POSTGRESQL = [b for b in BACKENDS if b == "postgresql"]
 MESSAGE = "the registry's database is not answering; nothing was recorded, try again shortly"
-
-
-@contextlib.contextmanager
-def serve(url: str) -> Iterator[Api]:
-    registry = Registry.open(url)
-    try:
-        registry.load([AGREEMENTS])
-        tokens = issue_tokens(registry)
-        with TestClient(create_app(registry, token_cache_seconds=0)) as client:
-            yield Api(client, registry, tokens)
-    finally:
-        registry.close()
 
 
 def assert_unavailable(answer: Any) -> None:
@@ -77,7 +60,7 @@ def assert_back(api: Api, decisions_before: int) -> None:
 
 def test_sqlite_file_going_away_is_503_until_it_is_back(tmp_path: Path) -> None:
     folder = tmp_path / "db"
-    with serve(f"sqlite:///{folder / 'registry.db'}") as api:
+    with api_on(f"sqlite:///{folder / 'registry.db'}") as api:
         assert api.post("/v1/checks", "system", json=request(records=[record(1)])).is_success
         folder.rename(tmp_path / "away")  # an unmounted volume, say
         api.registry.db.engine.dispose()  # and the connections open on it went with it
@@ -89,66 +72,11 @@ def test_sqlite_file_going_away_is_503_until_it_is_back(tmp_path: Path) -> None:
 # --- PostgreSQL ---------------------------------------------------------------------------
 
 
-class Proxy:
-    """A TCP proxy in front of PostgreSQL that the test can cut, as a network or a server
-    that goes away would: open connections are closed, new ones are closed at once."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.up = True
-        self.sockets: list[socket.socket] = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            with self.lock:
-                self.sockets += [client, upstream]
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
-
-    def _pump(self, source: socket.socket, target: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                target.sendall(data)
-        for sock in (source, target):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        self.up = False
-        with self.lock:
-            cut, self.sockets = self.sockets, []
-        for sock in cut:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def restore(self) -> None:
-        self.up = True
-
-    def close(self) -> None:
-        self.cut()
-        self.listener.close()
-
-
 @pytest.mark.parametrize("db_url", POSTGRESQL, indirect=True)
 def test_postgresql_going_away_is_503_until_it_is_back(db_url: str) -> None:
-    server = sa.engine.make_url(db_url)
-    proxy = Proxy(server.host or "127.0.0.1", server.port or 5432)
+    proxy, through_proxy = Proxy.before(db_url)
     try:
-        through_proxy = server.set(host="127.0.0.1", port=proxy.port)
-        with serve(through_proxy.render_as_string(hide_password=False)) as api:
+        with api_on(through_proxy) as api:
             assert api.post("/v1/checks", "system", json=request(records=[record(1)])).is_success
             proxy.cut()
             assert_gone(api)
@@ -168,7 +96,7 @@ def test_postgresql_connection_killed_mid_check_is_503_and_records_nothing(
     ours = sa.engine.make_url(db_url).update_query_dict({"application_name": name})
     admin = sa.create_engine(db_url)
     try:
-        with serve(ours.render_as_string(hide_password=False)) as api:
+        with api_on(ours.render_as_string(hide_password=False)) as api:
             answers: list[Any] = []
             with admin.connect() as holder:
                 holder.execute(sa.text("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE"))
