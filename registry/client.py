@@ -147,7 +147,15 @@ class OutcomeUnknown(ClientError):
     """The request was sent, or may have been, but no usable answer came back: the
     registry may have recorded the decision (or the cancellation). Look it up before
     checking again; a check made again is a new decision, and an allowed one counts again
-    toward the agreement's limits."""
+    toward the agreement's limits.
+
+    For :meth:`Client.check`, ``idempotency_key`` is the key every attempt carried: the
+    same check sent again with it later gets the decision recorded, if one was, or is
+    decided then, never twice."""
+
+    def __init__(self, message: str, *, idempotency_key: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.idempotency_key = idempotency_key
 
 
 class TransferDenied(RegistryError):
@@ -359,6 +367,7 @@ class Client:
         ``idempotency_key`` (a new UUID when not given): sent again with the same key, the
         check gets the decision logged the first time."""
         body = _request_json(request, streamed=False)
+        key = idempotency_key or str(uuid.uuid4())
         answer = self._call(
             "POST",
             "/v1/checks",
@@ -366,7 +375,8 @@ class Client:
             idempotent=True,
             content_type="application/json",
             outcome="a decision",
-            headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())},
+            headers={"Idempotency-Key": key},
+            key=key,
         )
         return self._decision(answer)
 
@@ -443,33 +453,56 @@ class Client:
         outcome: str = "",
         auth: bool = True,
         headers: Mapping[str, str] | None = None,
+        key: str | None = None,
     ) -> httpx.Response:
+        """``key``: the call's idempotency key, which makes its retries safe; when the
+        retries run out and some attempt may have been recorded (sent, then no answer or
+        a 502/504), the failure is OutcomeUnknown carrying the key, never "nothing was
+        recorded"."""
         headers = {**(self._auth if auth else {}), **(headers or {})}
         if content_type:
             headers["Content-Type"] = content_type
         if retry_on is None:
             retry_on = _GET_RETRY if idempotent else _POST_RETRY
         attempt = 0
+        in_doubt = False  # an attempt may have been recorded
         while True:
             content = body.stream() if isinstance(body, _Stream) else body
             try:
                 answer = self._http.request(method, path, content=content, headers=headers)
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, _NEVER_SENT)
+                in_doubt = in_doubt or not never_sent
                 may_retry = (idempotent or never_sent) and not isinstance(exc, _NOT_TRANSIENT)
                 if may_retry and _resendable(body) and attempt < self.retries:
                     self._wait(attempt, None)
                     attempt += 1
                     continue
+                if key is not None and in_doubt and not isinstance(exc, _NOT_TRANSIENT):
+                    raise self._in_doubt(method, path, key, f"{type(exc).__name__}") from exc
                 failed = self._failed(exc, method, path, attempt, idempotent or never_sent, outcome)
                 raise failed from exc
+            in_doubt = in_doubt or answer.status_code in (502, 504)
             if answer.status_code in retry_on and attempt < self.retries and _resendable(body):
                 self._wait(attempt, _retry_after(answer))
                 attempt += 1
                 continue
             if not answer.is_success and answer.status_code not in accept:
+                if key is not None and in_doubt and answer.status_code in retry_on:
+                    raise self._in_doubt(method, path, key, f"HTTP {answer.status_code}")
                 raise self._error(answer, idempotent=idempotent, outcome=outcome, body=body)
             return answer
+
+    def _in_doubt(self, method: str, path: str, key: str, last: str) -> OutcomeUnknown:
+        return OutcomeUnknown(
+            self._safe(
+                f"{method} {path}: no decision came back after {self.retries + 1} attempts "
+                f"(last: {last}), and one of them may have been recorded; send the same "
+                f"check again with idempotency_key={key!r} to get that decision, if any, "
+                "or a new one, never both"
+            ),
+            idempotency_key=key,
+        )
 
     def _wait(self, attempt: int, retry_after: float | None) -> None:
         delay = self.backoff * 2**attempt

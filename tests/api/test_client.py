@@ -479,3 +479,28 @@ def test_no_error_message_repeats_the_token() -> None:
             client.check(request())
     for error in (bad.value, down.value):
         assert "secret-token" not in str(error) and "secret-token" not in error.detail
+
+
+def test_a_check_in_doubt_after_the_retries_is_outcome_unknown_with_its_key() -> None:
+    """An attempt that timed out may have been recorded: "nothing was recorded" would
+    invite a second check under a new key, and a second allowed decision."""
+    script = Script(httpx.ReadTimeout("slow"), answer(503), httpx.ConnectError("refused"))
+    with script.mock(retries=2) as client, pytest.raises(OutcomeUnknown) as raised:
+        client.check(request(), idempotency_key="export-0042")
+    assert raised.value.idempotency_key == "export-0042"
+    assert "idempotency_key='export-0042'" in str(raised.value)
+    assert not isinstance(raised.value, ServiceUnavailable)
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_check_answered_only_by_gateway_errors_is_in_doubt(status: int) -> None:
+    script = Script(answer(status), answer(status))
+    with script.mock(retries=1) as client, pytest.raises(OutcomeUnknown) as raised:
+        client.check(request())
+    assert raised.value.idempotency_key == script.requests[0].headers["idempotency-key"]
+
+
+def test_a_check_only_refused_or_503_is_still_nothing_recorded() -> None:
+    script = Script(httpx.ConnectError("refused"), answer(503), answer(503))
+    with script.mock(retries=2) as client, pytest.raises(ServiceUnavailable):
+        client.check(request())
