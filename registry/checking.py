@@ -25,7 +25,7 @@ import msgspec
 
 from . import ndjson
 from .catalog import Catalog
-from .engine import limits
+from .engine import limits, recordcheck
 from .engine.decide import Check
 from .engine.evaluate import CORE, Evaluator
 from .engine.subjects import SubjectHasher, normalise
@@ -505,6 +505,10 @@ class SubjectSpool:
         self._hashed: dict[tuple[str, ...], list[bytes]] = {}
 
     def add(self, records: Sequence[Any]) -> None:
+        if recordcheck.compiled is not None:
+            for parts, people in self._people.items():
+                recordcheck.compiled.add_people(records, parts, people, normalise)
+            return
         for parts, people in self._people.items():
             values: list[Any] = list(records)
             for part in parts:  # comprehensions: a batch at C speed, not a record at a time

@@ -17,6 +17,7 @@ from registry import Agreement, Checker, Finding, LintContext, Problem, Transfer
 from registry.engine.fields import covered_by_any, reaches_into
 from registry.schemas.types import FieldPath, FieldPattern, SafeguardStatus, ShortText
 
+from . import address
 from .address import is_complete
 
 SECTION_I2 = "6103(i)(2)"
@@ -118,14 +119,12 @@ class Irc6103Checker(Checker):
         if parts is None:
             return
         bad = []
-        index = start
-        for record in records:
-            value: Any = record
+        for offset in address.suspects(records, parts):
+            value: Any = records[offset]
             for part in parts:
                 value = value.get(part) if isinstance(value, dict) else None
             if not is_complete(value):
-                bad.append(index)
-            index += 1
+                bad.append(start + offset)
         if bad:
             field = prepared.config.address_field
             yield Finding(

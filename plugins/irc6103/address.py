@@ -7,7 +7,12 @@ placeholder such as "Unknown Address" or "Failed to Provide", and a TIN never st
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
+
+from registry.engine.compiled import twin
+
+compiled = twin("registry_plugins.irc6103._address")
 
 STATES = frozenset(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV "
@@ -158,3 +163,11 @@ def is_complete(value: Any) -> bool:
     if not (known if known is not None else _city_ok(city)):
         return False
     return _street_ok(street.strip())
+
+
+def suspects(records: Sequence[Any], parts: tuple[str, ...]) -> Sequence[int]:
+    """Offsets of the records whose address (at ``parts``) ``is_complete`` must judge: all
+    of them, or with the compiled twin, those not certainly complete by its fast path."""
+    if compiled is None:
+        return range(len(records))
+    return compiled.unclear(records, parts, STATES, _cities, _names)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..schemas import Agreement
-from . import fieldtree
+from . import fieldtree, recordcheck
 from .checker import Finding, Transfer
 from .fields import covers, reaches_into
 from .recordcheck import compile_check
@@ -33,6 +33,8 @@ class CorePrepared:
     tree: dict[str, Any]
     requested: dict[tuple[str, ...], list[Finding]]
     clean: Callable[[Any], bool]
+    required_parts: tuple[tuple[str, ...], ...]
+    subject_index: int  # the subject key's place in required_parts, or -1
 
     def verdict(self, field: str) -> tuple[str, str] | None:
         """None when the field may travel, else (reason code, message)."""
@@ -62,6 +64,10 @@ def prepare(agreement: Agreement) -> CorePrepared:
         tree=tree,
         requested={},
         clean=compile_check(required, tree, agreement.records.subject_key),
+        required_parts=tuple(parts for _, parts in required),
+        subject_index=next(
+            (n for n, (f, _) in enumerate(required) if f == agreement.records.subject_key), -1
+        ),
     )
 
 
@@ -258,6 +264,15 @@ def _redisclosure(t: Transfer) -> Iterator[Finding]:
             )
 
 
+def suspects(p: CorePrepared, records: Sequence[Any]) -> list[int]:
+    """Offsets of the records not certainly clean, which the exact checks then look at:
+    the compiled twin of the generated check when it is built, else the generated check."""
+    if recordcheck.compiled is not None:
+        return recordcheck.compiled.unclear(records, p.required_parts, p.subject_index, p.tree)
+    clean = p.clean
+    return [offset for offset, record in enumerate(records) if not clean(record)]
+
+
 def check_records(
     p: CorePrepared, records: Sequence[Mapping[str, Any]], start: int
 ) -> Iterator[Finding]:
@@ -275,15 +290,12 @@ def check_records(
         elif entry[1][-1] != index:
             entry[1].append(index)
 
-    clean = p.clean
     subject_key = p.agreement.records.subject_key
-    for record in records:
-        if clean(record):
-            index += 1
-            continue
+    for offset in suspects(p, records):
+        record = records[offset]
+        index = start + offset
         if not isinstance(record, dict):
             missing.setdefault("", []).append(index)
-            index += 1
             continue
         for field, parts in required:
             value: Any = record
@@ -292,7 +304,6 @@ def check_records(
             if is_missing(value) or (field == subject_key and not is_identifier(value)):
                 missing.setdefault(field, []).append(index)
         fieldtree.walk(record, tree, "", verdict, found)
-        index += 1
     for field, indexes in missing.items():
         if field:
             yield Finding(

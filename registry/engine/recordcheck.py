@@ -14,8 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .compiled import twin
 from .fieldtree import CLEAN
 from .subjects import is_identifier
+
+compiled = twin("registry.engine._records")
 
 _EMPTY = (str, list, dict, tuple)
 

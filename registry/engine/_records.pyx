@@ -1,0 +1,124 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Compiled twins of the per-record fast paths in recordcheck.py and checking.py.
+
+Each function only picks out what is certainly fine; everything else goes back to the
+Python code, which decides exactly and names what is wrong. So a record this module
+passes is one the Python fast path passes too, and tests/engine/test_compiled.py checks
+that on generated records. Built by setup.py when a C compiler is at hand; without it the
+Python code does all the work, with the same decisions.
+"""
+
+from cpython.dict cimport PyDict_GetItemWithError, PyDict_Next
+from cpython.object cimport PyObject
+
+cdef extern from "Python.h":
+    bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
+    PyObject* PyDict_SetDefault(object d, object key, object default) except NULL
+
+cdef object _ABSENT = object()
+
+
+cdef inline bint _blank(str text) noexcept:
+    cdef Py_UCS4 ch
+    for ch in text:
+        if not Py_UNICODE_ISSPACE(ch):
+            return False
+    return True
+
+
+cdef inline bint _ascii_digits(str text) noexcept:
+    cdef Py_UCS4 ch
+    if len(text) == 0:
+        return False
+    for ch in text:
+        if ch < 48 or ch > 57:
+            return False
+    return True
+
+
+cdef inline object _at(object value, tuple parts):
+    """The value at ``parts`` through plain dicts, or _ABSENT."""
+    cdef PyObject* found
+    for part in parts:
+        if type(value) is not dict:
+            return _ABSENT
+        found = PyDict_GetItemWithError(value, part)
+        if found is NULL:
+            return _ABSENT
+        value = <object>found
+    return value
+
+
+cdef inline bint _present(object value):
+    """Certainly not missing (recordcheck.py's rule); False when missing or unusual."""
+    if value is None or value is False:
+        return False
+    cdef type kind = type(value)
+    if kind is str:
+        return not _blank(<str>value)
+    if kind is dict or kind is list or kind is tuple:
+        return len(value) > 0
+    return value is True or kind is int or kind is float
+
+
+cdef bint _covered(dict table, dict tree) except -1:
+    """Every key of ``table`` in ``tree`` (None nodes excluded), recursively where the node
+    is a dict: the generated check's ``keys() <=`` tests."""
+    cdef Py_ssize_t position = 0
+    cdef PyObject* key
+    cdef PyObject* value
+    cdef PyObject* node
+    while PyDict_Next(table, &position, &key, &value):
+        node = PyDict_GetItemWithError(tree, <object>key)
+        if node is NULL or <object>node is None:
+            return False
+        if <object>node is True:
+            continue
+        if type(<object>value) is not dict or len(<dict>value) == 0:
+            return False
+        if not _covered(<dict>value, <dict>node):
+            return False
+    return True
+
+
+cdef bint _clean(object record, tuple required, Py_ssize_t subject, dict tree) except -1:
+    if type(record) is not dict:
+        return False
+    cdef Py_ssize_t number
+    cdef object value
+    for number in range(len(required)):
+        value = _at(record, <tuple>required[number])
+        if value is _ABSENT or not _present(value):
+            return False
+        if number == subject and not (type(value) is str and _ascii_digits(<str>value)):
+            return False
+    return _covered(<dict>record, tree)
+
+
+def unclear(records, tuple required, Py_ssize_t subject, dict tree):
+    """Offsets of the records that are not certainly clean. ``required`` holds each
+    required field's parts, ``subject`` the index of the subject key among them (-1 if
+    none), ``tree`` the compiled field tree (fieldtree.build)."""
+    cdef list rows = records if type(records) is list else list(records)
+    cdef list out = []
+    cdef Py_ssize_t offset
+    for offset in range(len(rows)):
+        if not _clean(rows[offset], required, subject, tree):
+            out.append(offset)
+    return out
+
+
+def add_people(records, tuple parts, dict people, normalise):
+    """Each record's identifier at ``parts``, normalised, into ``people`` (insertion
+    ordered, first seen first): SubjectSpool.add's loop."""
+    cdef object value
+    for record in records:
+        value = _at(record, parts)
+        if value is _ABSENT:  # absent, or reached through a dict subclass: the Python rule
+            value = record
+            for part in parts:
+                value = value.get(part) if isinstance(value, dict) else None
+        if type(value) is str and _ascii_digits(<str>value):
+            PyDict_SetDefault(people, value, None)
+        else:
+            PyDict_SetDefault(people, normalise(value), None)
