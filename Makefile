@@ -11,7 +11,8 @@ DEMO_PORT ?= 8000
 
 .PHONY: install demo test lint bench clean
 
-$(STAMP): pyproject.toml
+# The compiled twins are rebuilt when their sources change (pip install -e builds them).
+$(STAMP): pyproject.toml setup.py registry/engine/_records.pyx plugins/irc6103/_address.pyx
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
