@@ -62,6 +62,23 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, dict
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_the_api_keeps_to_its_schema(case: Any, role: str, served: Any) -> None:
+    _send(case, role, served)
+
+
+@pytest.mark.parametrize("role", ["legal", "reviewer", "auditor"])
+@SCHEMA.parametrize()
+@settings(
+    max_examples=EXAMPLES // 3,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_the_api_keeps_to_its_schema_for_every_role(case: Any, role: str, served: Any) -> None:
+    """Fewer examples: for these roles most operations end in 403 before the body is read."""
+    _send(case, role, served)
+
+
+def _send(case: Any, role: str, served: Any) -> None:
     client, tokens = served
     sent = case.as_transport_kwargs(headers={"Authorization": f"Bearer {tokens[role]}"})
     sent.pop("base_url", None)
