@@ -284,8 +284,8 @@ class Checking:
         gc.disable()  # decoded records hold no cycles; collecting them costs more than they do
         try:
             for batch in _batches(records, batch_size):
-                failure = failure or self._feed(check, seen, batch)
-                spool.add(batch)
+                if failure is None:
+                    failure = self._feed(check, seen, batch, spool)
                 seen += len(batch)
         finally:
             if collecting:
@@ -318,9 +318,18 @@ class Checking:
             catalog.received_under(request, on),
         )
 
-    def _feed(self, check: Check, start: int, batch: Sequence[Any]) -> str | None:
+    def _feed(
+        self, check: Check, start: int, batch: Sequence[Any], spool: SubjectSpool
+    ) -> str | None:
+        """Check a batch and gather its people, on one thread: the records are still in
+        that core's cache when the spool reads them."""
+
+        def work() -> None:
+            check.feed(start, batch)
+            spool.add(batch)
+
         try:
-            self._run(lambda: check.feed(start, batch))
+            self._run(work)
         except TimeoutError:
             return f"checking records {start}-{start + len(batch) - 1} took over {self.timeout} s"
         return None
@@ -487,20 +496,21 @@ class Checking:
 
 
 class SubjectSpool:
-    """The people in a stream of records, deduplicated, in first-seen order, for each
-    candidate agreement's subject key.
+    """The people in a stream of records, deduplicated, for each candidate agreement's
+    subject key.
 
     Identifiers are kept normalised and hashed only when ``subjects()`` is asked for, that
     is when the transfer is allowed: a denied transfer accounts for nobody, so it never
-    pays for hashing. Hashing replaces each identifier in place, so the raw values go as
-    their hashes come.
+    pays for hashing. An identifier of up to 18 ASCII digits, the usual TIN or SSN, is kept
+    as the number "1" followed by its digits (leading zeros survive): half the memory of
+    the text, and a million of them go in faster.
     """
 
     def __init__(self, hasher: SubjectHasher, keys: Mapping[str, str]) -> None:
         self.hasher = hasher
         self.keys = {agreement: tuple(key.split(".")) for agreement, key in keys.items()}
-        self._people: dict[tuple[str, ...], dict[Any, None]] = {
-            parts: {} for parts in self.keys.values()
+        self._people: dict[tuple[str, ...], set[Any]] = {
+            parts: set() for parts in self.keys.values()
         }
         self._hashed: dict[tuple[str, ...], list[bytes]] = {}
 
@@ -513,12 +523,7 @@ class SubjectSpool:
             values: list[Any] = list(records)
             for part in parts:  # comprehensions: a batch at C speed, not a record at a time
                 values = [v.get(part) if isinstance(v, dict) else None for v in values]
-            people.update(
-                dict.fromkeys(
-                    v if type(v) is str and v.isdigit() and v.isascii() else normalise(v)
-                    for v in values
-                )
-            )
+            people.update(map(_person, values))
 
     def subjects(self, agreement: str | None) -> list[bytes]:
         """The hashes of the people for ``agreement``'s subject key, sorted: written in
@@ -529,15 +534,25 @@ class SubjectSpool:
             return []
         if parts not in self._hashed:
             people = self._people[parts]
-            people.pop(None, None)  # records without an identifier (checks deny those)
+            people.discard(None)  # records without an identifier (checks deny those)
             ordered: list[Any] = list(people)
             people.clear()
             digest = self.hasher.digest
             for index, value in enumerate(ordered):
-                ordered[index] = digest(value)
+                ordered[index] = digest(str(value)[1:] if type(value) is int else value)
             ordered.sort()
             self._hashed[parts] = ordered
         return self._hashed[parts]
+
+
+def _person(value: Any) -> int | str | None:
+    """The spool's key for an identifier: its normal text, or for up to 18 ASCII digits
+    the number "1" followed by them."""
+    if not (type(value) is str and value.isdigit() and value.isascii()):
+        value = normalise(value)
+        if value is None or not (value.isdigit() and value.isascii()):
+            return value
+    return int("1" + value) if len(value) <= 18 else value
 
 
 @dataclasses.dataclass(slots=True)

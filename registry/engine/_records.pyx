@@ -9,11 +9,12 @@ Python code does all the work, with the same decisions.
 """
 
 from cpython.dict cimport PyDict_GetItemWithError, PyDict_Next
+from cpython.long cimport PyLong_FromLongLong
 from cpython.object cimport PyObject
+from cpython.set cimport PySet_Add
 
 cdef extern from "Python.h":
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
-    PyObject* PyDict_SetDefault(object d, object key, object default) except NULL
 
 cdef object _ABSENT = object()
 
@@ -108,17 +109,32 @@ def unclear(records, tuple required, Py_ssize_t subject, dict tree):
     return out
 
 
-def add_people(records, tuple parts, dict people, normalise):
-    """Each record's identifier at ``parts``, normalised, into ``people`` (insertion
-    ordered, first seen first): SubjectSpool.add's loop."""
+cdef inline object _packed(str text):
+    """Up to 18 ASCII digits as the number "1" followed by them; None otherwise."""
+    cdef long long number = 1
+    cdef Py_UCS4 ch
+    if len(text) > 18 or not _ascii_digits(text):
+        return None
+    for ch in text:
+        number = number * 10 + (<long long>ch - 48)
+    return PyLong_FromLongLong(number)
+
+
+def add_people(records, tuple parts, set people, normalise):
+    """Each record's identifier at ``parts`` into ``people``: SubjectSpool.add's loop with
+    checking._person's keys (its twin; tests/engine/test_compiled.py compares them)."""
     cdef object value
+    cdef object key
     for record in records:
         value = _at(record, parts)
         if value is _ABSENT:  # absent, or reached through a dict subclass: the Python rule
             value = record
             for part in parts:
                 value = value.get(part) if isinstance(value, dict) else None
-        if type(value) is str and _ascii_digits(<str>value):
-            PyDict_SetDefault(people, value, None)
-        else:
-            PyDict_SetDefault(people, normalise(value), None)
+        key = _packed(<str>value) if type(value) is str else None
+        if key is None:
+            value = normalise(value)
+            key = _packed(<str>value) if type(value) is str else None
+            if key is None:
+                key = value
+        PySet_Add(people, key)
