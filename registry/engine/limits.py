@@ -41,10 +41,11 @@ def peak_usage(daily: Mapping[datetime.date, int], on: datetime.date, period_day
     """The most records allowed in any window of ``period_days`` days containing ``on``,
     from records allowed per day."""
     reach = period_days - 1
-    first = shifted(on, -reach)
-    offsets = [0] * (2 * period_days - 1)
+    offsets = [0] * (2 * period_days - 1)  # the days on-reach .. on+reach
     for day, records in daily.items():
-        index = (day - first).days
+        # counted from ``on``, not from a clamped first day: near the start of the calendar
+        # that would take in days a window containing ``on`` never reaches
+        index = (day - on).days + reach
         if 0 <= index < len(offsets):
             offsets[index] += records
     window = sum(offsets[:period_days])

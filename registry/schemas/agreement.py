@@ -94,7 +94,12 @@ class Limits(Document, frozen=True):
     max_records_per_period: Count | None = None
     period_days: Annotated[
         Days | None,
-        Meta(description="Window for a check on D: D-(period_days-1) .. D."),
+        Meta(
+            description=(
+                "Window length. A check on D counts in every window of this many days that "
+                "contains D: D-(period_days-1) .. D, up to D .. D+(period_days-1)."
+            )
+        ),
     ] = None
 
 
