@@ -103,3 +103,12 @@ def _socket_inode(local_port: int, remote_port: int) -> str:
         ):
             return fields[9]
     raise AssertionError(f"no connection from port {local_port} to port {remote_port}")
+
+
+def stop_serve(server: subprocess.Popen[bytes]) -> None:
+    """Stop a server from start_serve: SIGTERM, then SIGKILL to its group after 20 s."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)

@@ -11,8 +11,6 @@ that answer may still be decided under the old version; the test counts those ap
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import threading
 import time
@@ -26,7 +24,7 @@ from registry.service import Registry
 from tests.api.conftest import issue_tokens
 from tests.checking.helpers import record, request
 from tests.conftest import AGREEMENTS
-from tests.servers import free_port, start_serve, worker_of
+from tests.servers import free_port, start_serve, stop_serve, worker_of
 
 ICE = "irs-ice-2025-mou"
 FIELDS = ["taxpayer.name", "taxpayer.address", "taxpayer.tin"]  # v2 no longer permits the TIN
@@ -53,11 +51,7 @@ def served(db_url: str) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[
     try:
         yield f"http://127.0.0.1:{port}", tokens, server
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_serve(server)
 
 
 def pinned_clients(

@@ -15,9 +15,6 @@ answer was lost comes back on the retry; and none was recorded for an attempt an
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -27,7 +24,7 @@ from tests.conftest import BACKENDS
 from tests.faults import Proxy
 from tests.load import Limits, Load, prepare
 from tests.load_audit import audit
-from tests.servers import free_port, start_serve
+from tests.servers import free_port, start_serve, stop_serve
 
 POSTGRESQL = [b for b in BACKENDS if b == "postgresql"]
 CUTS = 3
@@ -57,11 +54,7 @@ def test_cuts_under_load_lose_nothing_and_overshoot_nothing(db_url: str, tmp_pat
     try:
         load.run(cuts)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_serve(server)
         proxy.close()
     figures = audit(db_url, load)
     print(f"\n{figures.report()}")

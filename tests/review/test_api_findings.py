@@ -21,21 +21,14 @@ from registry.service import Registry
 from tests.api.conftest import Api, api, issue_tokens  # noqa: F401 - api is a fixture
 from tests.checking.helpers import record, request
 from tests.conftest import AGREEMENTS
+from tests.faults import api_on
 
 
 @pytest.fixture
 def sqlite_api(tmp_path: Path) -> Iterator[Api]:
     """The API on SQLite only, for findings that do not depend on the database."""
-    from litestar.testing import TestClient
-
-    registry = Registry.open(f"sqlite:///{tmp_path / 'registry.db'}")
-    try:
-        registry.load([AGREEMENTS])
-        tokens = issue_tokens(registry)
-        with TestClient(create_app(registry, token_cache_seconds=0)) as client:
-            yield Api(client, registry, tokens)
-    finally:
-        registry.close()
+    with api_on(f"sqlite:///{tmp_path / 'registry.db'}") as served:
+        yield served
 
 
 # --- authentication: the /health exclusion is a regex searched anywhere in the path ----------
