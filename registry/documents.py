@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import math
 import re
 import tomllib
 import types
@@ -28,8 +29,17 @@ from .schemas import Agreement, PartiesFile, Problem
 SUFFIXES = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
-_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+_TOML_POSITION = re.compile(r"\((?:at line (\d+), column \d+|at end of document)\)")
+_JSON_POSITION = re.compile(r"\(byte (\d+)\)")
 _AT_PATH = re.compile(r" - at `\$(.*)`$")
+# tomllib reads a dotted key in time quadratic in its parts: a 4 MB "a.a.a...= 1" would
+# take hours. No agreement nests anywhere near this deep.
+MAX_KEY_PARTS = 100
+_DEEP_KEY = re.compile(
+    rf"""(?:\.[ \t]*(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')[ \t]*){{{MAX_KEY_PARTS}}}"""
+)
+# Python refuses to read an integer of more than 4,300 digits (sys.int_max_str_digits).
+_LONG_NUMBER = re.compile(r"[0-9][0-9_]{4000,}")
 
 
 @dataclasses.dataclass
@@ -117,7 +127,8 @@ def read(path: Path) -> SourceDocument:
     """Parse one file and validate its structure."""
     doc = SourceDocument(path=str(path), format=SUFFIXES.get(path.suffix, "toml"))
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:  # a byte past the limit is enough to refuse the file
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         doc.problems.append(doc.problem("error", "file.unreadable", str(exc.strerror or exc)))
         return doc
@@ -141,11 +152,14 @@ def parse(raw: bytes, doc: SourceDocument) -> SourceDocument:
     if "\x00" in text:
         doc.problems.append(doc.problem("error", "file.encoding", "file contains NUL bytes"))
         return doc
+    text = text.removeprefix("\ufeff")  # the byte order mark some Windows editors write
     data = _decode_text(text, doc)
     if data is None:
         return doc
     doc.data = data
     doc.text = text
+    for path, message in _unstorable(data):
+        doc.problems.append(doc.problem("error", "schema", message, path))
     target: type = PartiesFile if doc.is_parties else Agreement
     try:
         value: Agreement | PartiesFile = msgspec.convert(data, target)
@@ -157,6 +171,8 @@ def parse(raw: bytes, doc: SourceDocument) -> SourceDocument:
         if not errors:  # the walk should find what msgspec found; never pass silently
             doc.problems.append(doc.problem("error", "schema", "invalid document"))
         return doc
+    if doc.problems:
+        return doc
     # Through JSON once, so the value equals what the database gives back
     # (plugin tables hold JSON values: a TOML date in them becomes a string).
     doc.value = msgspec.json.decode(msgspec.json.encode(value), type=target)
@@ -166,6 +182,16 @@ def parse(raw: bytes, doc: SourceDocument) -> SourceDocument:
 def _decode_text(text: str, doc: SourceDocument) -> dict[str, Any] | None:
     try:
         if doc.format == "toml":
+            deep = _DEEP_KEY.search(text)
+            if deep:
+                doc.problems.append(
+                    _syntax_error(
+                        doc,
+                        f"TOML syntax error: a dotted key has more than {MAX_KEY_PARTS} parts",
+                        text.count("\n", 0, deep.start()) + 1,
+                    )
+                )
+                return None
             data = tomllib.loads(text)
         elif doc.format == "json":
             data = msgspec.json.decode(text)
@@ -174,33 +200,46 @@ def _decode_text(text: str, doc: SourceDocument) -> dict[str, Any] | None:
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POSITION.search(message)
-        doc.problems.append(
-            Problem(
-                severity="error",
-                rule="file.syntax",
-                message=f"TOML syntax error: {_TOML_POSITION.sub('', message).strip()}",
-                file=doc.path,
-                line=int(match.group(1)) if match else None,
-            )
-        )
+        line = None
+        if match:
+            line = int(match.group(1)) if match.group(1) else text.count("\n") + 1
+        message = f"TOML syntax error: {_TOML_POSITION.sub('', message).strip()}"
+        doc.problems.append(_syntax_error(doc, message, line))
+        return None
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses: it has no mark
+        where = text.count("\n", 0, exc.position) + 1
+        message = f"YAML syntax error: character #x{exc.character:04x}: {exc.reason}"
+        doc.problems.append(_syntax_error(doc, message, where))
         return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         doc.problems.append(
-            Problem(
-                severity="error",
-                rule="file.syntax",
-                message=f"YAML syntax error: {getattr(exc, 'problem', None) or exc}",
-                file=doc.path,
-                line=mark.line + 1 if mark is not None else None,
+            _syntax_error(
+                doc,
+                f"YAML syntax error: {getattr(exc, 'problem', None) or exc}",
+                mark.line + 1 if mark is not None else None,
             )
         )
         return None
     except msgspec.DecodeError as exc:
-        doc.problems.append(doc.problem("error", "file.syntax", f"JSON syntax error: {exc}"))
+        # Untyped, msgspec can only say `$[...]` for where; the byte offset gives the line.
+        message = _AT_PATH.sub("", str(exc))
+        byte = _JSON_POSITION.search(message)
+        line = None
+        if byte:
+            line = text.encode()[: int(byte.group(1))].count(b"\n") + 1
+        elif "truncated" in message:  # the text ended inside a value
+            line = text.count("\n") + 1
+        doc.problems.append(_syntax_error(doc, f"JSON syntax error: {message}", line))
         return None
     except RecursionError:
         doc.problems.append(doc.problem("error", "file.syntax", "document is nested too deeply"))
+        return None
+    except ValueError as exc:  # tomllib reads integers with int(), which stops at 4,300 digits
+        long = _LONG_NUMBER.search(text)
+        line = text.count("\n", 0, long.start()) + 1 if long else None
+        message = f"{doc.format.upper()} syntax error: {_reason(exc)}"
+        doc.problems.append(_syntax_error(doc, message, line))
         return None
     if not isinstance(data, dict):
         doc.problems.append(
@@ -210,12 +249,65 @@ def _decode_text(text: str, doc: SourceDocument) -> dict[str, Any] | None:
     return data
 
 
+def _syntax_error(doc: SourceDocument, message: str, line: int | None) -> Problem:
+    return Problem(severity="error", rule="file.syntax", message=message, file=doc.path, line=line)
+
+
+def _unstorable(data: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Values that no store keeps as they are: text with a NUL character (PostgreSQL
+    text refuses it) or an unpaired surrogate (not Unicode; only escapes such as
+    ``\\u0000`` or ``\\ud800`` make either), and NaN or infinity (JSON has neither: they
+    would come back as null). Walked with a stack: documents nest up to the parsers' limit."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            problem = _bad_text(value)
+            if problem:
+                yield path, problem
+        elif isinstance(value, float) and not math.isfinite(value):
+            yield path, "NaN and infinity are not allowed: give a finite number"
+        elif isinstance(value, dict):
+            for key in value:
+                problem = _bad_text(key) if isinstance(key, str) else None
+                if problem:
+                    yield (*path, key), f"the key: {problem}"
+            stack.extend(((*path, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, (list, tuple)):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(value))))
+
+
+def _bad_text(text: str) -> str | None:
+    if "\x00" in text:
+        return "text contains a NUL character (\\u0000)"
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return "text contains an unpaired surrogate (\\ud800-\\udfff), which is not Unicode"
+    return None
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut short: a hostile file may hold megabytes."""
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def _reason(exc: Exception) -> str:
+    if "integer string conversion" in str(exc):
+        return "a number has more than 4,300 digits"
+    return str(exc)
+
+
 class StrictBoolLoader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans: only true/false. In YAML 1.1 a bare ``on``
     (the key of a status change) or ``no`` would silently become a boolean.
 
     Aliases (``*name``) are refused: an agreement has no use for them, and nested ones
-    expand exponentially (a 2 KB document can take minutes to walk)."""
+    expand exponentially (a 2 KB document can take minutes to walk). Keys are text and
+    unique, as in TOML. PyYAML lets Python's own errors out of some values (``2025-13-45``,
+    ``!!int abc``, a 5,000-digit integer, ``"\\UFFFFFFFF"``); they become YAML errors
+    with their line."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -224,6 +316,39 @@ class StrictBoolLoader(yaml.SafeLoader):
                 None, None, "aliases (*name) are not allowed in agreement files", event.start_mark
             )
         return super().compose_node(parent, index)
+
+    def fetch_more_tokens(self) -> Any:
+        try:
+            return super().fetch_more_tokens()
+        except (ValueError, OverflowError) as exc:
+            raise yaml.scanner.ScannerError(
+                None, None, f"cannot read this: {_reason(exc)}", self.get_mark()
+            ) from exc
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            kind = str(node.tag).rpartition(":")[2]
+            what = _shown(node.value) if isinstance(node, yaml.ScalarNode) else "this"
+            why = f": {_reason(exc)}" if isinstance(exc, (ValueError, OverflowError)) else ""
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {what} as {kind}{why}", node.start_mark
+            ) from exc
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        mapping = super().construct_mapping(node, deep)
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            problem = None
+            if key_node.tag != "tag:yaml.org,2002:str":
+                problem = f"a key must be text: quote {_shown(str(key_node.value))}"
+            elif key_node.value in seen:  # PyYAML would keep the last one silently
+                problem = f"duplicate key {_shown(key_node.value)}"
+            if problem:
+                raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+            seen.add(key_node.value)
+        return mapping
 
 
 StrictBoolLoader.yaml_implicit_resolvers = {

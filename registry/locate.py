@@ -77,7 +77,8 @@ class Locator:
                     elif resolved in aot_index:
                         resolved = (*resolved, aot_index[resolved])
                 table = resolved
-                lines.setdefault(table, number)
+                for end in range(1, len(table) + 1):
+                    lines.setdefault(table[:end], number)  # [a.b] defines table a too
                 continue
             key = _KEY.match(raw)
             if key:
@@ -93,10 +94,6 @@ class Locator:
     @classmethod
     def for_yaml(cls, text: str) -> Locator:
         lines: dict[Path, int] = {}
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError:
-            return cls.empty()
 
         def walk(node: yaml.Node | None, path: Path) -> None:
             if isinstance(node, yaml.MappingNode):
@@ -110,7 +107,10 @@ class Locator:
                     lines.setdefault(child, item.start_mark.line + 1)
                     walk(item, child)
 
-        walk(root, ())
+        try:
+            walk(yaml.compose(text, Loader=yaml.SafeLoader), ())
+        except (yaml.YAMLError, RecursionError):  # JSON nests deeper than PyYAML can follow
+            return cls.empty()
         return cls(lines)
 
 
@@ -123,7 +123,10 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
     """
     open_string: str | None = None
     depth = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Lines end at LF only, as tomllib counts them: splitlines() would also end one at a
+    # U+2028 or a NEL, which TOML allows in comments and strings, and put every later
+    # problem on the wrong line.
+    for number, raw in enumerate(text.split("\n"), start=1):
         starts_clean = open_string is None and depth == 0
         open_string, depth = _scan(raw, open_string, depth)
         if starts_clean:

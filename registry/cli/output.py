@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -16,6 +17,15 @@ from rich.text import Text
 from ..schemas import Problem
 
 FORMATS = click.Choice(["table", "json"])
+# Control characters other than tab and newline. Files and requests are hostile input, and
+# what they hold reaches the terminal in messages: an ESC sequence there could recolour,
+# clear or rewrite what the reader sees. They are printed as \x1b and the like instead.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as escapes, safe to print to a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
 class Output:
@@ -36,14 +46,14 @@ class Output:
         sys.stdout.flush()
 
     def line(self, text: str = "") -> None:
-        self.console.print(text, highlight=False, markup=False, soft_wrap=True)
+        self.console.print(printable(text), highlight=False, markup=False, soft_wrap=True)
 
     def error(self, message: str) -> None:
-        self.errors.print(f"error: {message}", highlight=False, markup=False)
+        self.errors.print(f"error: {printable(message)}", highlight=False, markup=False)
 
     def error_note(self, message: str) -> None:
         """A note for people on standard error, leaving standard output to the result."""
-        self.errors.print(message, highlight=False, markup=False)
+        self.errors.print(printable(message), highlight=False, markup=False)
 
     def table(
         self, title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]
@@ -67,14 +77,19 @@ class Output:
         stream = self.errors if to_stderr else self.console
         for problem in problems:
             stream.print(
-                f"{problem.location()}: {problem.severity}: {problem.message} [{problem.rule}]",
+                printable(
+                    f"{problem.location()}: {problem.severity}: {problem.message} [{problem.rule}]"
+                ),
                 highlight=False,
                 markup=False,
                 soft_wrap=True,
             )
             if problem.hint:
                 stream.print(
-                    f"    hint: {problem.hint}", highlight=False, markup=False, soft_wrap=True
+                    printable(f"    hint: {problem.hint}"),
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
                 )
 
 
@@ -89,10 +104,10 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (tuple, list)):
-        return ", ".join(map(str, value))
+        return printable(", ".join(map(str, value)))
     if isinstance(value, datetime.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%SZ")
-    return str(value)
+    return printable(str(value))
 
 
 class DateType(click.ParamType):

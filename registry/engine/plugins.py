@@ -96,9 +96,9 @@ def _checkers_by_plugin(
     for impl in manager.hook.register_checkers.get_hookimpls():
         try:
             result = impl.function()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise PluginError(
-                f"plugin {impl.plugin_name!r} failed to register checkers: {exc}"
+                f"plugin {impl.plugin_name!r} failed to register checkers: {_why(exc)}"
             ) from exc
         out.append((impl.plugin_name, list(result or ())))  # type: ignore[call-overload]
     return out
@@ -141,24 +141,35 @@ def _entry_point_plugins() -> list[tuple[str, str, ModuleType]]:
         source = f"entry point ({dist.name} {dist.version})" if dist else "entry point"
         try:
             module = entry_point.load()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() there must not end the registry
             raise PluginError(
-                f"installed plugin {entry_point.name!r} ({source}) failed to load: {exc}"
+                f"installed plugin {entry_point.name!r} ({source}) failed to load: {_why(exc)}"
             ) from exc
         found.append((entry_point.name, source, module))
     return found
 
 
 def load_plugins_dir(folder: Path) -> list[ModuleType]:
-    """Import every ``*.py`` file directly inside ``folder`` as a plugin module."""
+    """Import every ``*.py`` file directly inside ``folder`` as a plugin module.
+
+    Hidden files are passed over, as in agreement folders: editors leave ``.#name.py``
+    locks (links to nowhere) and macOS ``._name.py`` copies beside the files. A plugin file
+    is code the operator chose to run, in this process: one that never returns from its
+    import hangs the start, as any installed module would; none is given a timeout, since
+    a thread that runs on cannot be stopped."""
     if not folder.is_dir():
         raise PluginError(f"plugins folder {folder} does not exist")
     root = folder.resolve()
     modules = []
-    for path in sorted(folder.glob("*.py")):
-        resolved = path.resolve()
-        if resolved.parent != root or not resolved.is_file():
+    for path in sorted(p for p in folder.glob("*.py") if not p.name.startswith(".")):
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError) as exc:  # a link to itself: RuntimeError until 3.13
+            raise PluginError(f"plugin file {path} is a link that cannot be followed") from exc
+        if resolved.parent != root:
             raise PluginError(f"plugin file {path} points outside the plugins folder")
+        if not resolved.is_file():
+            raise PluginError(f"plugin file {path} is not a file")
         if not path.stem.isidentifier():
             raise PluginError(f"plugin file {path} is not named like a Python module")
         module_name = f"registry_plugins_dir_{path.stem}"
@@ -169,8 +180,14 @@ def load_plugins_dir(folder: Path) -> list[ModuleType]:
         sys.modules[module_name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() there must not end the registry
             sys.modules.pop(module_name, None)
-            raise PluginError(f"plugin file {path} failed to import: {exc}") from exc
+            raise PluginError(f"plugin file {path} failed to import: {_why(exc)}") from exc
         modules.append(module)
     return modules
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
+    return str(exc)
