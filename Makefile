@@ -42,8 +42,8 @@ demo: install
 	REGISTRY_DATA_DIR=$(DEMO_DATA) $(BIN)/registry serve --port $(DEMO_PORT)
 
 lint: install
-	$(BIN)/ruff check registry plugins tests benchmarks
-	$(BIN)/mypy registry plugins
+	$(BIN)/ruff check registry plugins tests benchmarks fuzz
+	$(BIN)/mypy registry plugins fuzz
 
 # Two test processes: the suite is mostly waiting on databases and subprocesses.
 test: lint
