@@ -55,6 +55,10 @@ def decode_request(value: CheckRequest | Mapping[str, Any] | bytes | str) -> Che
             return _request_decoder.decode(value)
         return msgspec.convert(value, CheckRequest)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        if isinstance(value, (bytes, str)) and value[:3] in (b"\xef\xbb\xbf", "\ufeff"):
+            raise invalid_request(
+                "the request starts with a byte order mark (BOM): send UTF-8 without one"
+            ) from exc
         raise invalid_request(str(exc)) from exc
     except RecursionError as exc:
         raise invalid_request("the request is nested too deeply") from exc
@@ -62,9 +66,9 @@ def decode_request(value: CheckRequest | Mapping[str, Any] | bytes | str) -> Che
         raise invalid_request("the request is not UTF-8 text") from exc
 
 
-# msgspec names an unknown or a missing key in its message, and gives only the path of the
-# object that holds it.
-_KEY_IN_MESSAGE = re.compile(r"(?:unknown field|missing required field) '([^']+)'")
+# msgspec names an unknown or a missing key at the end of its message (quotes and all: a
+# key may hold them), and gives only the path of the object that holds it.
+_KEY_IN_MESSAGE = re.compile(r"(?:unknown field|missing required field) '(.*)'$")
 
 
 def invalid_request(message: str) -> InvalidInput:
@@ -78,7 +82,8 @@ def invalid_request(message: str) -> InvalidInput:
         field = where.rstrip("'").lstrip(".") or None
     key = _KEY_IN_MESSAGE.search(text)
     if key is not None:
-        field = f"{field}.{key[1]}" if field else key[1]
+        name = key[1] or '""'  # an empty key, shown as such
+        field = f"{field}.{name}" if field else name
     problem = Problem(severity="error", rule="request", message=text, field=field)
     where = f" at {field}" if field else ""
     return InvalidInput(f"invalid check request{where}: {text}", [problem])

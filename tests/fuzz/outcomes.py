@@ -41,6 +41,7 @@ WHOLE_BODY_MESSAGES = (
     "got '",
     "out of range",
     "unknown field '",
+    "byte order mark",
 )
 
 

@@ -193,3 +193,17 @@ def test_the_cli_exits_2_naming_the_field_and_records_nothing(
     assert named in result.output and "Traceback" not in result.output
     listed = run("decisions", "list", "--format", "json")
     assert msgspec.json.decode(listed.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "field"),
+    [("it's", "it's"), ("", '""'), ("a'b'c", "a'b'c")],
+)
+def test_an_unknown_key_is_named_whole(key: str, field: str) -> None:
+    outcome = decode_check(_body(**{key: 1}))
+    assert isinstance(outcome, InvalidInput) and outcome.problems[0].field == field
+
+
+def test_a_byte_order_mark_is_named() -> None:
+    outcome = decode_check(b"\xef\xbb\xbf" + _body())
+    assert isinstance(outcome, InvalidInput) and "byte order mark" in str(outcome)
