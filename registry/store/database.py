@@ -132,6 +132,18 @@ def _committed(engine: sa.Engine, xid: int) -> bool:
         time.sleep(0.1)
 
 
+# libpq connection settings: give up connecting after 10 s; probe an idle connection after
+# 30 s, every 10 s, 3 times; drop a connection whose sent data goes unacknowledged for 30 s.
+POSTGRES_NETWORK = {
+    "connect_timeout": "10",
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "30000",
+}
+
+
 def create_engine(url: str, **options: Any) -> sa.Engine:
     """An engine for ``url``; for SQLite, the folder of the file is created."""
     parsed = make_url(url)
@@ -149,6 +161,12 @@ def create_engine(url: str, **options: Any) -> sa.Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
+        # A database that stops answering, rather than refusing, must not hold requests for
+        # the operating system's minutes-long TCP timeouts: these are libpq's settings, and
+        # the same names in the URL's query win.
+        parsed = parsed.update_query_dict(
+            {k: v for k, v in POSTGRES_NETWORK.items() if k not in parsed.query}
+        )
         options.setdefault("pool_pre_ping", True)
         options.setdefault("hide_parameters", True)  # no personal data in error texts
         return sa.create_engine(parsed, **options)
