@@ -402,11 +402,30 @@ class Client:
         return self._decision(answer)
 
     def cancel(self, decision_id: str, reason: str) -> Decision:
-        """Release an allowed decision whose export did not happen."""
+        """Release an allowed decision whose export did not happen.
+
+        Sent again when its answer is lost (a cancellation happens once: a repeat of one
+        that went through answers 409, and the decision, read back, shows it cancelled,
+        which is then the answer). A 409 to the first attempt is raised as it is."""
         path = f"{self._decision_path(decision_id)}/cancel"
         body = _encoder.encode({"reason": reason})
-        answer = self._post(path, body, "application/json", "the cancellation")
-        return self._decision(answer)
+        attempt = 0
+        while True:
+            try:
+                answer = self._post(path, body, "application/json", "the cancellation")
+                return self._decision(answer)
+            except OutcomeUnknown:
+                if attempt >= self.retries:
+                    raise
+            except ConflictError:
+                if attempt == 0:
+                    raise
+                found = self.decision(decision_id)
+                if found.cancelled:
+                    return found
+                raise
+            self._wait(attempt, None)
+            attempt += 1
 
     def health(self) -> Health:
         """Whether the service and its database answer (no token needed). A 503 from the

@@ -363,11 +363,45 @@ def test_check_is_retried_on_503_since_nothing_was_recorded() -> None:
     assert len(script.requests) == 2
 
 
-def test_cancel_is_not_retried_after_a_dropped_connection() -> None:
-    script = Script(httpx.RemoteProtocolError("server disconnected"), answer(200))
-    with script.mock() as client, pytest.raises(OutcomeUnknown, match="may have recorded"):
+CANCELLED = httpx.Response(
+    200, content=msgspec.json.encode(msgspec.structs.replace(DECISION, cancelled=True))
+)
+
+
+def test_cancel_is_sent_again_after_a_dropped_connection() -> None:
+    script = Script(httpx.RemoteProtocolError("server disconnected"), CANCELLED)
+    with script.mock() as client:
+        assert client.cancel("d-1", "not exported").cancelled
+    assert len(script.requests) == 2
+
+
+def test_a_cancel_whose_answer_was_lost_is_found_done() -> None:
+    """The first attempt went through: the repeat is refused as already cancelled, and the
+    decision read back says so."""
+    script = Script(httpx.ReadTimeout("slow"), answer(409), CANCELLED)
+    with script.mock() as client:
+        assert client.cancel("d-1", "not exported").cancelled
+    assert [r.method for r in script.requests] == ["POST", "POST", "GET"]
+
+
+def test_a_conflict_on_the_first_cancel_is_raised() -> None:
+    script = Script(answer(409))
+    with script.mock() as client, pytest.raises(ConflictError):
         client.cancel("d-1", "not exported")
     assert len(script.requests) == 1
+
+
+def test_a_conflict_after_a_lost_answer_is_raised_unless_the_decision_is_cancelled() -> None:
+    script = Script(httpx.ReadTimeout("slow"), answer(409), answer(200))  # not cancelled
+    with script.mock() as client, pytest.raises(ConflictError):
+        client.cancel("d-1", "not exported")
+
+
+def test_a_cancel_never_answered_is_outcome_unknown() -> None:
+    script = Script(*[httpx.ReadTimeout("slow")] * 3)
+    with script.mock(retries=2) as client, pytest.raises(OutcomeUnknown, match="may have"):
+        client.cancel("d-1", "not exported")
+    assert len(script.requests) == 3
 
 
 def test_retry_after_is_honoured() -> None:
