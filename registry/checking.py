@@ -542,9 +542,12 @@ class SubjectSpool:
             people.discard(None)  # records without an identifier (checks deny those)
             ordered: list[Any] = list(people)
             people.clear()
-            digest = self.hasher.digest
-            for index, value in enumerate(ordered):
-                ordered[index] = digest(str(value)[1:] if type(value) is int else value)
+            if recordcheck.compiled is not None:
+                recordcheck.compiled.hash_people(ordered, self.hasher.keyed)
+            else:
+                digest = self.hasher.digest
+                for index, value in enumerate(ordered):
+                    ordered[index] = digest(str(value)[1:] if type(value) is int else value)
             ordered.sort()
             self._hashed[parts] = ordered
         return self._hashed[parts]

@@ -138,3 +138,16 @@ def add_people(records, tuple parts, set people, normalise):
             if key is None:
                 key = value
         PySet_Add(people, key)
+
+
+def hash_people(list people, keyed):
+    """In place, each of SubjectSpool's keys replaced by the keyed hash of its identifier
+    (``keyed``: a keyed BLAKE2b, copied for each): SubjectSpool.subjects' loop."""
+    cdef Py_ssize_t index
+    cdef object value
+    copy = keyed.copy
+    for index in range(len(people)):
+        value = people[index]
+        hasher = copy()
+        hasher.update((str(value)[1:] if type(value) is int else <str>value).encode())
+        people[index] = hasher.digest()

@@ -76,6 +76,12 @@ class SubjectHasher:
         """The current key's id, then the retired keys' ids."""
         return (self.key_id, *self._retired)
 
+    @property
+    def keyed(self) -> Any:
+        """The keyed BLAKE2b state of the current key, for hashing many at once: copy it
+        for each identifier, never update it."""
+        return self._keyed
+
     def digest(self, value: Any) -> bytes | None:
         if type(value) is str and value.isdigit() and value.isascii():
             text = value  # the common case: already normal
