@@ -1,11 +1,12 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Compiled twins of the per-record fast paths in recordcheck.py and checking.py.
 
-Each function only picks out what is certainly fine; everything else goes back to the
-Python code, which decides exactly and names what is wrong. So a record this module
-passes is one the Python fast path passes too, and tests/engine/test_compiled.py checks
-that on generated records. Built by setup.py when a C compiler is at hand; without it the
-Python code does all the work, with the same decisions.
+``unclear`` only picks out the records that are certainly clean; everything else goes back
+to the Python code, which decides exactly and names what is wrong. So a record it passes is
+one the Python fast path passes too. ``add_people`` and ``hash_people`` do what
+SubjectSpool's loops do, with the same keys and hashes. tests/engine/test_compiled.py
+checks both on generated records and identifiers. Built by setup.py when a C compiler is at
+hand; without it the Python code does all the work, with the same results.
 """
 
 from cpython.dict cimport PyDict_GetItemWithError, PyDict_Next
