@@ -158,8 +158,11 @@ def parse(raw: bytes, doc: SourceDocument) -> SourceDocument:
         return doc
     doc.data = data
     doc.text = text
-    for path, message in _unstorable(data):
+    unstorable = list(_unstorable(data))
+    for path, message in unstorable:
         doc.problems.append(doc.problem("error", "schema", message, path))
+    if unstorable:  # text that is not Unicode goes no further: msgspec cannot encode it
+        return doc
     target: type = PartiesFile if doc.is_parties else Agreement
     try:
         value: Agreement | PartiesFile = msgspec.convert(data, target)
@@ -170,8 +173,6 @@ def parse(raw: bytes, doc: SourceDocument) -> SourceDocument:
             doc.problems.append(doc.problem("error", "schema", message, path, hint))
         if not errors:  # the walk should find what msgspec found; never pass silently
             doc.problems.append(doc.problem("error", "schema", "invalid document"))
-        return doc
-    if doc.problems:
         return doc
     # Through JSON once, so the value equals what the database gives back
     # (plugin tables hold JSON values: a TOML date in them becomes a string).
