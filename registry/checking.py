@@ -15,6 +15,7 @@ import concurrent.futures
 import dataclasses
 import datetime
 import gc
+import hashlib
 import re
 import threading
 import uuid
@@ -272,9 +273,14 @@ class Checking:
         records: Iterable[Any],
         *,
         batch_size: int = BATCH,
+        idempotency_key: tuple[str, str] | None = None,
     ) -> Decision:
         """Decide a transfer whose records arrive as a stream (NDJSON, say), in bounded
-        memory: records are checked batch by batch before any lock is taken."""
+        memory: records are checked batch by batch before any lock is taken.
+
+        Under ``idempotency_key`` (scope, key) the request and every record are hashed as
+        they go by; a stream sent again with the same key and the same hash gets the
+        decision logged the first time (another hash is a Conflict)."""
         request = decode_request(value)
         if request.records:
             raise InvalidInput("give the records in the request or as a stream, not both")
@@ -285,12 +291,19 @@ class Checking:
         check = self._start(catalog, request, on)
         spool = SubjectSpool(self.hasher, _subject_keys(check))
         seen, failure = 0, None
+        sent = (
+            hashlib.sha256(msgspec.json.encode(request, order="deterministic"))
+            if idempotency_key is not None
+            else None
+        )
         collecting = gc.isenabled()
         gc.disable()  # decoded records hold no cycles; collecting them costs more than they do
         try:
             for batch in _batches(records, batch_size):
                 if failure is None:
                     failure = self._feed(check, seen, batch, spool)
+                if sent is not None:
+                    sent.update(msgspec.json.encode(batch))
                 seen += len(batch)
         finally:
             if collecting:
@@ -298,6 +311,10 @@ class Checking:
         count = request.record_count if request.record_count is not None else seen
         with self.db.write() as session:
             locked = log.lock_head(session)
+            if idempotency_key is not None and sent is not None:
+                replayed = _replayed(session, idempotency_key, sent.hexdigest())
+                if replayed is not None:
+                    return _with_receipt(signer, replayed, request)
             current = self.catalog(locked.catalog_revision, session)
             changed = current is not catalog and _terms(current, request, on) != _terms(
                 catalog, request, on
@@ -311,6 +328,20 @@ class Checking:
                 decision = self._decide(session, check, count, [])
             subjects = spool.subjects(decision.agreement) if decision.allowed else []
             log.append_decision(session, locked, decision, request, subjects, self.hasher.key_id)
+            if idempotency_key is not None and sent is not None:
+                scope, key = idempotency_key
+                log.insert_keys(
+                    session,
+                    [
+                        {
+                            "scope": scope,
+                            "key": key,
+                            "request_sha256": sent.hexdigest(),
+                            "decision_id": decision.decision_id,
+                            "created_at": now(),
+                        }
+                    ],
+                )
         return _with_receipt(signer, decision, request)
 
     def _start(self, catalog: Catalog, request: CheckRequest, on: datetime.date) -> Check:
@@ -625,10 +656,7 @@ def _replays(
         if stored is not None or earlier is not None:
             sent = stored[0] if stored is not None else earlier[1]  # type: ignore[index]
             if sent != digest:
-                raise Conflict(
-                    f"idempotency key {name!r} was used before for another request; "
-                    "use a new key for a new check"
-                )
+                raise _key_conflict(name)
             if stored is not None:
                 hit = log.find(session, stored[1])
                 if hit is not None:
@@ -655,6 +683,28 @@ def _in_order(
     for index, found in replayed.items():
         out[index] = out[found] if isinstance(found, int) else found
     return [d for d in out if d is not None]
+
+
+def _key_conflict(key: str) -> Conflict:
+    return Conflict(
+        f"idempotency key {key!r} was used before for another request; "
+        "use a new key for a new check"
+    )
+
+
+def _replayed(session: Any, idempotency_key: tuple[str, str], sent: str) -> Decision | None:
+    """The decision logged under this key before, or None; Conflict for another request."""
+    scope, key = idempotency_key
+    found = log.find_key(session, scope, key)
+    if found is None:
+        return None
+    if found[0] != sent:
+        raise _key_conflict(key)
+    hit = log.find(session, found[1])
+    if hit is None:  # pragma: no cover - the key and its decision are written together
+        return None
+    _, entry, cancelled = hit
+    return msgspec.structs.replace(entry.decision, cancelled=cancelled)
 
 
 def _new_keys(

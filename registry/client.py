@@ -380,13 +380,29 @@ class Client:
         )
         return self._decision(answer)
 
-    def check_records(self, request: CheckInput, records: Records) -> Decision:
+    def check_records(
+        self, request: CheckInput, records: Records, *, idempotency_key: str | None = None
+    ) -> Decision:
         """Decide a transfer whose records are streamed as NDJSON in bounded memory:
         ``records`` is an iterable of dicts, or a path or file of NDJSON lines sent as they
-        are. ``request`` must not hold records itself."""
+        are. ``request`` must not hold records itself.
+
+        Sent under ``idempotency_key`` (a new UUID when not given), so records that can be
+        sent again (a path, a seekable file, a list) are retried like a check; an iterator,
+        once read, cannot be, and a lost answer then raises OutcomeUnknown with the key."""
         head = _request_json(request, streamed=True)
         body = _records_body(head, records)
-        answer = self._post("/v1/checks/records", body, "application/x-ndjson", "a decision")
+        key = idempotency_key or str(uuid.uuid4())
+        answer = self._call(
+            "POST",
+            "/v1/checks/records",
+            body,
+            idempotent=True,
+            content_type="application/x-ndjson",
+            outcome="a decision",
+            headers={"Idempotency-Key": key},
+            key=key,
+        )
         return self._decision(answer)
 
     def require(self, request: CheckInput, records: Records | None = None) -> Decision:

@@ -545,10 +545,16 @@ class Registry:
             return self._writer
 
     def check_stream(
-        self, request: CheckRequest | Mapping[str, Any] | bytes | str, records: Iterable[Any]
+        self,
+        request: CheckRequest | Mapping[str, Any] | bytes | str,
+        records: Iterable[Any],
+        *,
+        idempotency_key: tuple[str, str] | None = None,
     ) -> Decision:
-        """The same for records that arrive as a stream, checked in bounded memory."""
-        return self.checking.check_stream(request, records)
+        """The same for records that arrive as a stream, checked in bounded memory.
+        ``idempotency_key`` (scope, key): a stream sent again with the same key and the same
+        request and records gets the decision logged the first time."""
+        return self.checking.check_stream(request, records, idempotency_key=idempotency_key)
 
     def cancel(self, decision_id: str, reason: str, *, by: str | None = None) -> Decision:
         """Release an allowed decision whose export did not happen."""

@@ -145,6 +145,13 @@ def test_check_records_streams_a_generator(served: Served) -> None:
     assert "request_record_limit_exceeded" in reasons  # the memorandum allows 2,500
 
 
+def test_check_records_sent_again_under_its_key_gets_the_first_decision(served: Served) -> None:
+    with served.client() as client:
+        first = client.check_records(request(), [record(1), record(2)], idempotency_key="b-1")
+        again = client.check_records(request(), [record(1), record(2)], idempotency_key="b-1")
+    assert first.allowed and first.decision_id == again.decision_id
+
+
 def test_check_records_sends_a_file_as_it_is(served: Served, tmp_path: Path) -> None:
     path = tmp_path / "records.ndjson"
     path.write_text("".join(json.dumps(record(i)) + "\n" for i in range(200)))
@@ -347,13 +354,22 @@ def test_check_is_not_retried_after_a_500() -> None:
     assert len(script.requests) == 1 and raised.value.status_code == 500
 
 
-def test_a_stream_is_not_retried_after_a_read_timeout() -> None:
+def test_a_stream_that_can_be_sent_again_is_retried_under_its_key() -> None:
+    script = Script(httpx.ReadTimeout("timed out"), answer(200))
+    with script.mock() as client:
+        assert client.check_records(request(), [record(1)]) == DECISION
+    keys = [r.headers["idempotency-key"] for r in script.requests]
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert ndjson_lines(script.bodies[-1]) == 2  # sent again whole: the request and the record
+
+
+def test_an_iterator_read_once_is_outcome_unknown_with_its_key() -> None:
     script = Script(httpx.ReadTimeout("timed out"), answer(200))
     with script.mock() as client, pytest.raises(OutcomeUnknown) as raised:
-        client.check_records(request(), [record(1)])
+        client.check_records(request(), records(3), idempotency_key="batch-7")
     assert len(script.requests) == 1
-    assert "may have recorded a decision" in str(raised.value)
-    assert "Client.decision()" in str(raised.value)
+    assert raised.value.idempotency_key == "batch-7"
+    assert "idempotency_key='batch-7'" in str(raised.value)
 
 
 def test_check_is_retried_on_503_since_nothing_was_recorded() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import concurrent.futures
 from typing import Any
 
+import msgspec
+
 from registry.checking import decode_request
 from registry.service import Registry
 from tests.api.conftest import Api
@@ -82,3 +84,46 @@ def test_a_batch_with_two_copies_logs_one(loaded: Registry) -> None:
     assert loaded.verify().entries == 1
     with concurrent.futures.ThreadPoolExecutor(1) as pool:  # and a plain check still works
         assert pool.submit(loaded.check, request()).result().decision_id
+
+
+def _stream(api: Api, records: list[dict[str, Any]], key: str | None) -> Any:
+    lines = [msgspec.json.encode(request(records=None))]
+    lines += [msgspec.json.encode(r) for r in records]
+    headers = {"Content-Type": "application/x-ndjson"}
+    if key:
+        headers["Idempotency-Key"] = key
+    return api.post("/v1/checks/records", role="system", content=b"\n".join(lines), headers=headers)
+
+
+def test_a_stream_sent_again_under_its_key_gets_the_first_decision(api: Api) -> None:
+    records = [record(i) for i in range(5)]
+    first = _stream(api, records, "batch-0001")
+    again = _stream(api, records, "batch-0001")
+    assert first.status_code == again.status_code == 200
+    assert first.json()["decision_id"] == again.json()["decision_id"]
+    assert first.json()["allowed"] and again.json()["receipt"] == first.json()["receipt"]
+    assert api.registry.verify().entries == 1
+    assert api.registry.disclosure_summary()[0].people == 5
+
+
+def test_a_stream_with_other_records_under_a_used_key_is_409(api: Api) -> None:
+    _stream(api, [record(i) for i in range(5)], "batch-0002")
+    other = _stream(api, [record(i) for i in range(6)], "batch-0002")
+    assert other.status_code == 409 and "another request" in other.json()["detail"]
+    without = _stream(api, [record(i) for i in range(6)], None)
+    assert without.status_code == 200
+    assert api.registry.verify().entries == 2
+
+
+def test_a_key_of_a_check_is_not_taken_by_a_stream(api: Api) -> None:
+    """The same key for a check and then a stream of the same records: another request."""
+    _post(api, request(records=[record(1)]), "shared-0003")
+    assert _stream(api, [record(1)], "shared-0003").status_code == 409
+
+
+def test_streams_under_one_key_in_process(loaded: Registry) -> None:
+    records = [record(i) for i in range(3)]
+    key = ("system:irs-itin-address", "in-process-0004")
+    first = loaded.check_stream(request(), iter(records), idempotency_key=key)
+    again = loaded.check_stream(request(), iter(records), idempotency_key=key)
+    assert first.decision_id == again.decision_id and loaded.verify().entries == 1

@@ -26,6 +26,18 @@ from ..errors import answers
 from ..metrics import Metrics
 from . import registry_of
 
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        pattern=r"^[\x21-\x7e]{1,200}$",
+        description="Any string of 1 to 200 printable characters the caller chooses for this "
+        "check (a UUID, say). Sent again with the same key and request, the check gets the "
+        "decision logged the first time instead of a second one: retrying after a lost answer "
+        "is safe. The same key with another request is 409.",
+    ),
+]
+
 EXAMPLE = {
     "agreement": "irs-ice-2025-mou",
     "source_system": "irs-itin-address",
@@ -96,18 +108,7 @@ class CheckController(Controller):
         request: Request[Principal, str, State],
         state: State,
         body: RawBody,
-        idempotency_key: Annotated[
-            str | None,
-            HeaderParameter(
-                name="Idempotency-Key",
-                pattern=r"^[\x21-\x7e]{1,200}$",
-                description="Any string of 1 to 200 printable characters the caller chooses "
-                "for this check (a UUID, say). Sent again with the same key and request, the "
-                "check gets the decision logged the first time instead of a second one: "
-                "retrying after a lost answer is safe. The same key with another request "
-                "is 409.",
-            ),
-        ] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Decision:
         """Decide a transfer and record the decision (and, when allowed, one disclosure per
         person) before answering. Allowed or denied, the answer is 200 with the reasons;
@@ -120,14 +121,13 @@ class CheckController(Controller):
         )
         principal = request.user
         speaks_for(principal, checked.source_system)
-        scope = f"system:{principal.system}" if principal.system else f"token:{principal.token_id}"
         metrics = _metrics(state)
         with metrics.timed("request"):
             # The writer thread commits queued checks together (registry.groupcommit);
             # the answer waits until this one is durable.
             decision = await registry_of(state).check_async(
                 checked,
-                idempotency_key=(scope, idempotency_key) if idempotency_key else None,
+                idempotency_key=_scoped(principal, idempotency_key),
             )
         metrics.decided(decision)
         return decision
@@ -138,13 +138,19 @@ class CheckController(Controller):
         operation_class=STREAM_BODY,
         request_max_body_size=None,
         status_code=200,
-        responses=answers(400, 403),
+        responses=answers(400, 403, 409),
     )
     async def check_records(
-        self, request: Request[Principal, str, State], state: State
+        self,
+        request: Request[Principal, str, State],
+        state: State,
+        idempotency_key: IdempotencyKey = None,
     ) -> Decision:
         """Decide a transfer whose records are streamed as NDJSON, in bounded memory, with
-        no limit on their number. Every record is checked before anything is recorded."""
+        no limit on their number. Every record is checked before anything is recorded.
+        Under an ``Idempotency-Key`` a stream sent again is read and checked again, then
+        answered with the decision logged the first time (the same key with another request
+        line or other records is 409)."""
         chunks: queue.Queue[bytes] = queue.Queue(maxsize=16)
         stream = request.stream()
         first = await _first_line(stream)
@@ -156,7 +162,11 @@ class CheckController(Controller):
         def decide() -> Decision:
             lines = _lines(first.rest, chunks)
             with metrics.timed("stream"):
-                return registry.check_stream(checked, ndjson_records(lines, "records"))
+                return registry.check_stream(
+                    checked,
+                    ndjson_records(lines, "records"),
+                    idempotency_key=_scoped(request.user, idempotency_key),
+                )
 
         failed: Exception | None = None
         async with anyio.create_task_group() as group:
@@ -173,6 +183,15 @@ class CheckController(Controller):
             raise failed
         metrics.decided(decision)
         return decision
+
+
+def _scoped(principal: Principal, key: str | None) -> tuple[str, str] | None:
+    """An idempotency key in its scope: the system a system token speaks for, else the
+    token (two systems may pick the same key)."""
+    if key is None:
+        return None
+    scope = f"system:{principal.system}" if principal.system else f"token:{principal.token_id}"
+    return scope, key
 
 
 class _First:
