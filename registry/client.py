@@ -367,18 +367,7 @@ class Client:
         ``idempotency_key`` (a new UUID when not given): sent again with the same key, the
         check gets the decision logged the first time."""
         body = _request_json(request, streamed=False)
-        key = idempotency_key or str(uuid.uuid4())
-        answer = self._call(
-            "POST",
-            "/v1/checks",
-            body,
-            idempotent=True,
-            content_type="application/json",
-            outcome="a decision",
-            headers={"Idempotency-Key": key},
-            key=key,
-        )
-        return self._decision(answer)
+        return self._keyed_check("/v1/checks", body, "application/json", idempotency_key)
 
     def check_records(
         self, request: CheckInput, records: Records, *, idempotency_key: str | None = None
@@ -390,20 +379,10 @@ class Client:
         Sent under ``idempotency_key`` (a new UUID when not given), so records that can be
         sent again (a path, a seekable file, a list) are retried like a check; an iterator,
         once read, cannot be, and a lost answer then raises OutcomeUnknown with the key."""
-        head = _request_json(request, streamed=True)
-        body = _records_body(head, records)
-        key = idempotency_key or str(uuid.uuid4())
-        answer = self._call(
-            "POST",
-            "/v1/checks/records",
-            body,
-            idempotent=True,
-            content_type="application/x-ndjson",
-            outcome="a decision",
-            headers={"Idempotency-Key": key},
-            key=key,
+        body = _records_body(_request_json(request, streamed=True), records)
+        return self._keyed_check(
+            "/v1/checks/records", body, "application/x-ndjson", idempotency_key
         )
-        return self._decision(answer)
 
     def require(self, request: CheckInput, records: Records | None = None) -> Decision:
         """The allowed decision, or :class:`TransferDenied` with every reason."""
@@ -469,6 +448,24 @@ class Client:
         if not decision_id:
             raise ValueError("a decision id is required")
         return f"/v1/decisions/{urllib.parse.quote(decision_id, safe='')}"
+
+    def _keyed_check(
+        self, path: str, body: Content, content_type: str, key: str | None
+    ) -> Decision:
+        """POST a check under an idempotency key (a new UUID when none is given): every
+        attempt carries the same key, so retries are safe."""
+        key = key or str(uuid.uuid4())
+        answer = self._call(
+            "POST",
+            path,
+            body,
+            idempotent=True,
+            content_type=content_type,
+            outcome="a decision",
+            headers={"Idempotency-Key": key},
+            key=key,
+        )
+        return self._decision(answer)
 
     def _post(self, path: str, body: Content, content_type: str, outcome: str) -> httpx.Response:
         return self._call(
