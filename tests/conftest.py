@@ -38,8 +38,13 @@ BACKENDS = ["sqlite"] + (
 )
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"database backends: {', '.join(BACKENDS)} (PostgreSQL at {POSTGRES_URL})"
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from tests.engine.conftest import twins_state
+
+    return [
+        f"database backends: {', '.join(BACKENDS)} (PostgreSQL at {POSTGRES_URL})",
+        f"compiled twins: {twins_state()}",
+    ]
 
 
 @pytest.fixture(scope="session")

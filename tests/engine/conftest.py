@@ -12,10 +12,11 @@ def _twins_built() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in TWINS)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def twins_state() -> str:
+    """For the suite's header (tests/conftest.py)."""
     built = "built" if _twins_built() else "not built (no C compiler?)"
     used = "off (REGISTRY_PURE_PYTHON)" if os.environ.get("REGISTRY_PURE_PYTHON") else "on"
-    return f"compiled twins: {built}, {used}"
+    return f"{built}, {used}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
