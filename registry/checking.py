@@ -329,19 +329,8 @@ class Checking:
             subjects = spool.subjects(decision.agreement) if decision.allowed else []
             log.append_decision(session, locked, decision, request, subjects, self.hasher.key_id)
             if idempotency_key is not None and sent is not None:
-                scope, key = idempotency_key
-                log.insert_keys(
-                    session,
-                    [
-                        {
-                            "scope": scope,
-                            "key": key,
-                            "request_sha256": sent.hexdigest(),
-                            "decision_id": decision.decision_id,
-                            "created_at": now(),
-                        }
-                    ],
-                )
+                keyed = (*idempotency_key, sent.hexdigest())
+                log.insert_keys(session, _new_keys([keyed], [0], [decision]))
         return _with_receipt(signer, decision, request)
 
     def _start(self, catalog: Catalog, request: CheckRequest, on: datetime.date) -> Check:
@@ -651,21 +640,15 @@ def _replays(
             continue
         scope, name, digest = key
         earlier = first_seen.get((scope, name))
-        found = log.find_key(session, scope, name)
-        stored = (found[0], found[1]) if found is not None else None
-        if stored is not None or earlier is not None:
-            sent = stored[0] if stored is not None else earlier[1]  # type: ignore[index]
-            if sent != digest:
+        if earlier is not None:  # a copy in this batch: not in the log yet
+            if earlier[1] != digest:
                 raise _key_conflict(name)
-            if stored is not None:
-                hit = log.find(session, stored[1])
-                if hit is not None:
-                    _, entry, cancelled = hit
-                    replayed[index] = msgspec.structs.replace(entry.decision, cancelled=cancelled)
-                    continue
-            if earlier is not None:
-                replayed[index] = earlier[0]
-                continue
+            replayed[index] = earlier[0]
+            continue
+        logged = _replayed(session, (scope, name), digest)
+        if logged is not None:
+            replayed[index] = logged
+            continue
         first_seen[(scope, name)] = (index, digest)
         fresh.append(index)
     return replayed, fresh
