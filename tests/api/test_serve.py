@@ -4,8 +4,6 @@ database, limits exact and the log whole across them."""
 from __future__ import annotations
 
 import concurrent.futures
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +15,7 @@ from registry.access import Tokens
 from registry.service import Registry
 from tests.checking.helpers import request
 from tests.conftest import AGREEMENTS
-from tests.servers import free_port, start_serve
+from tests.servers import free_port, start_serve, stop_serve
 
 RECORDS = 700  # 10,000 records a 30-day period: 14 checks fit
 
@@ -37,11 +35,7 @@ def served(db_url: str, tmp_path) -> Iterator[tuple[str, str, Registry]]:  # typ
     try:
         yield url, token, registry
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the server and its workers
+        stop_serve(proc)
         registry.close()
 
 

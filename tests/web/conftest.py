@@ -19,6 +19,7 @@ from registry.app import create_app
 from registry.service import Registry
 from tests.api.conftest import issue_tokens
 from tests.conftest import AGREEMENTS
+from tests.faults import api_on
 from tests.servers import serving
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -56,14 +57,8 @@ def form_token(html: str) -> str:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    registry = Registry.open(f"sqlite:///{tmp_path / 'registry.db'}")
-    try:
-        registry.load([AGREEMENTS])
-        tokens = issue_tokens(registry)
-        with TestClient(create_app(registry, token_cache_seconds=0)) as client:
-            yield Site(client, registry, tokens)
-    finally:
-        registry.close()
+    with api_on(f"sqlite:///{tmp_path / 'registry.db'}") as api:
+        yield Site(api.client, api.registry, api.tokens)
 
 
 @dataclass
