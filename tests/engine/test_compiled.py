@@ -120,13 +120,7 @@ def test_the_property_above_sees_records_the_twin_passes() -> None:
 
 def test_the_twin_passes_the_typical_record_and_nothing_odd() -> None:
     prepared = core_checks.prepare(msgspec.convert(agreement_data(), Agreement))
-    good = {
-        "taxpayer": {
-            "name": "A B",
-            "tin": "123456789",
-            "address": {"street": "12 Main St", "city": "X", "state": "IL", "zip": "62701"},
-        }
-    }
+    good = {"taxpayer": FULL["taxpayer"]}
     odd = [
         {**good, "return": {"wages": 1}},  # a prohibited field
         {"taxpayer": {**good["taxpayer"], "name": " \t"}},  # blank
