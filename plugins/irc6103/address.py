@@ -119,6 +119,8 @@ def _city_ok(city: str) -> bool:
 
 
 def _zip_ok(code: str) -> bool:
+    if len(code) == 5:  # the usual case; with a space in it, it is no ZIP stripped either
+        return code.isdigit() and code.isascii()
     code = code.strip()
     if len(code) == 5:
         return code.isdigit() and code.isascii()
@@ -155,14 +157,7 @@ def is_complete(value: Any) -> bool:
         return False
     if state not in STATES and state.strip().upper().rstrip(".") not in STATES:
         return False
-    if not (len(zip_code) == 5 and zip_code.isdigit() and zip_code.isascii()) and not _zip_ok(
-        zip_code
-    ):
-        return False
-    known = _cities.get(city)
-    if not (known if known is not None else _city_ok(city)):
-        return False
-    return _street_ok(street.strip())
+    return _zip_ok(zip_code) and _city_ok(city) and _street_ok(street.strip())
 
 
 def suspects(records: Sequence[Any], parts: tuple[str, ...]) -> Sequence[int]:
