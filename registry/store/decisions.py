@@ -333,6 +333,23 @@ def append_cancel(
     )
 
 
+def within(
+    query: sa.Select[Any],
+    agreement: str | None,
+    first: datetime.date | None,
+    last: datetime.date | None,
+) -> sa.Select[Any]:
+    """``query`` on the decision log narrowed to one agreement and to checks dated
+    ``first .. last`` (inclusive), each only when given."""
+    if agreement is not None:
+        query = query.where(decision_log.c.agreement_id == agreement)
+    if first is not None:
+        query = query.where(decision_log.c.on_date >= first)
+    if last is not None:
+        query = query.where(decision_log.c.on_date <= last)
+    return query
+
+
 def list_decisions(
     session: Session,
     *,
@@ -356,14 +373,9 @@ def list_decisions(
         .order_by(decision_log.c.seq.desc())
         .limit(limit)
     )
-    if agreement is not None:
-        query = query.where(decision_log.c.agreement_id == agreement)
+    query = within(query, agreement, since, until)
     if allowed is not None:
         query = query.where(decision_log.c.allowed == allowed)
-    if since is not None:
-        query = query.where(decision_log.c.on_date >= since)
-    if until is not None:
-        query = query.where(decision_log.c.on_date <= until)
     if source_system is not None:
         query = query.where(decision_log.c.source_system == source_system)
     out = []

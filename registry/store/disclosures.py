@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import ConfigError
 from ..schemas import DisclosureSummary
-from .decisions import LoggedDecision, decode_entry
+from .decisions import LoggedDecision, decode_entry, within
 from .meta import SubjectKey, missing_subject_keys
 from .tables import decision_log, disclosure
 
@@ -96,13 +96,7 @@ def summary(
         .where(decision_log.c.kind == "decision", decision_log.c.allowed.is_(True))
         .where(decision_log.c.decision_id.not_in(_cancelled()))
     )
-    if agreement_id is not None:
-        allowed = allowed.where(decision_log.c.agreement_id == agreement_id)
-    if first is not None:
-        allowed = allowed.where(decision_log.c.on_date >= first)
-    if last is not None:
-        allowed = allowed.where(decision_log.c.on_date <= last)
-    allowed_sq = allowed.subquery()
+    allowed_sq = within(allowed, agreement_id, first, last).subquery()
     transfers = session.execute(
         sa.select(
             allowed_sq.c.agreement_id,
@@ -151,12 +145,7 @@ def denials(
     query = sa.select(decision_log.c.body).where(
         decision_log.c.kind == "decision", decision_log.c.allowed.is_(False)
     )
-    if agreement_id is not None:
-        query = query.where(decision_log.c.agreement_id == agreement_id)
-    if first is not None:
-        query = query.where(decision_log.c.on_date >= first)
-    if last is not None:
-        query = query.where(decision_log.c.on_date <= last)
+    query = within(query, agreement_id, first, last)
     counts: dict[tuple[str, str | None], int] = {}
     for (body,) in session.execute(query.execution_options(yield_per=1000)):
         logged = decode_entry(body)
