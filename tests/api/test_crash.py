@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from registry.access import Tokens
 from registry.service import Registry
+from tests.api.conftest import issue_tokens
 from tests.checking.helpers import record, request
 from tests.conftest import AGREEMENTS
 from tests.servers import free_port, start_serve
@@ -26,11 +26,7 @@ RECORDS = 700  # 10,000 records in 30 days: at most 14 of these may ever be allo
 def prepared(db_url: str) -> Iterator[tuple[str, str]]:
     registry = Registry.open(db_url)
     registry.load([AGREEMENTS])
-    token = (
-        Tokens(registry.db)
-        .create("system", name="ITIN", by="tests", system="irs-itin-address")
-        .token
-    )
+    token = issue_tokens(registry)["system"]
     registry.close()
     yield db_url, token
 

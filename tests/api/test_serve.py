@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from registry.access import Tokens
 from registry.service import Registry
+from tests.api.conftest import issue_tokens
 from tests.checking.helpers import request
 from tests.conftest import AGREEMENTS
 from tests.servers import free_port, start_serve, stop_serve
@@ -24,11 +24,7 @@ RECORDS = 700  # 10,000 records a 30-day period: 14 checks fit
 def served(db_url: str, tmp_path) -> Iterator[tuple[str, str, Registry]]:  # type: ignore[no-untyped-def]
     registry = Registry.open(db_url)
     registry.load([AGREEMENTS])
-    token = (
-        Tokens(registry.db)
-        .create("system", name="ITIN", by="tests", system="irs-itin-address")
-        .token
-    )
+    token = issue_tokens(registry)["system"]
     port = free_port()
     proc = start_serve(db_url, port, workers=2)
     url = f"http://127.0.0.1:{port}"
