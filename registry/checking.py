@@ -626,6 +626,14 @@ def _decide_in_turn(
 IdempotencyKey = tuple[str, str, str]  # scope (the caller), key, SHA-256 of the request
 
 
+def keyed(request: CheckRequest, key: tuple[str, str] | None) -> IdempotencyKey | None:
+    """The idempotency key (scope, key) of ``request`` with the digest of the request."""
+    if key is None:
+        return None
+    digest = hashlib.sha256(msgspec.json.encode(request, order="deterministic"))
+    return (*key, digest.hexdigest())
+
+
 def _replays(
     session: Any, requests: Sequence[CheckRequest], keys: Sequence[IdempotencyKey | None]
 ) -> tuple[dict[int, Decision | int], list[int]]:

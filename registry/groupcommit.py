@@ -12,8 +12,9 @@ signing releases the GIL, so it runs beside the writer's next batch) and then wa
 callers.
 
 If a batch fails (a checker bug that escaped isolation, a constraint), its checks are
-decided again one at a time, so one bad check cannot fail the others; if the database is
-gone, every caller gets the error (the API answers 503; nothing was recorded).
+decided again one at a time (:func:`decide_all`), so one bad check cannot fail the others;
+if the database is gone, every caller gets the error (the API answers 503; nothing was
+recorded).
 """
 
 from __future__ import annotations
@@ -74,6 +75,40 @@ def _deliver(results: list[tuple[Waiter, Decision | BaseException]]) -> None:
             loop.call_soon_threadsafe(_settle, group)
         except RuntimeError:  # the loop is closed: nobody is waiting any more
             log.warning("an event loop closed before %d answers were delivered", len(group))
+
+
+def decide_all(
+    decide_batch: Callable[[Sequence[CheckRequest], Sequence[Key | None]], list[Decision]],
+    checks: Sequence[tuple[CheckRequest, Key | None]],
+) -> list[Decision | BaseException]:
+    """Decide ``checks`` in one batch; if the batch fails (a checker bug that escaped
+    isolation, a constraint), decide each alone, so that one bad check cannot fail the
+    others. The result for each check is its decision or the error it ended in."""
+    try:
+        return list(decide_batch([r for r, _ in checks], [k for _, k in checks]))
+    except BaseException as exc:
+        if len(checks) == 1:
+            return [exc]
+        log.warning("a batch of %d checks failed (%s); deciding each alone", len(checks), exc)
+    results: list[Decision | BaseException] = []
+    for request, key in checks:
+        try:
+            results.extend(decide_batch([request], [key]))
+        except BaseException as one:
+            results.append(one)
+    return results
+
+
+def signed(
+    finish: Callable[[Decision, CheckRequest], Decision], decision: Decision, request: CheckRequest
+) -> Decision:
+    """The committed ``decision`` with its receipt; without, if signing fails (the
+    decision stands: a receipt can be had again from the log)."""
+    try:
+        return finish(decision, request)
+    except Exception as exc:
+        log.error("could not sign a receipt for %s: %s", decision.decision_id, exc)
+        return decision
 
 
 class GroupCommit:
@@ -180,24 +215,17 @@ class GroupCommit:
         ]
         if not live:
             return
-        try:
-            decisions = self._decide_batch([r for r, _, _ in live], [k for _, _, k in live])
-        except BaseException as exc:
-            if len(live) == 1:
-                _deliver([(live[0][1], exc)])
-                return
-            log.warning("a batch of %d checks failed (%s); deciding each alone", len(live), exc)
-            for request, waiter, key in live:
-                try:
-                    decided = self._decide_batch([request], [key])
-                except BaseException as one:
-                    _deliver([(waiter, one)])
-                else:
-                    self._resolve([(request, waiter, key)], decided)
-            return
-        self.batches += 1
-        self.decided += len(live)
-        self._resolve(live, decisions)
+        results = decide_all(self._decide_batch, [(r, k) for r, _, k in live])
+        decided = [(item, r) for item, r in zip(live, results, strict=True) if type(r) is Decision]
+        failed = [
+            (w, r) for (_, w, _), r in zip(live, results, strict=True) if type(r) is not Decision
+        ]
+        if not failed:
+            self.batches += 1
+            self.decided += len(live)
+        _deliver(failed)
+        if decided:
+            self._resolve([item for item, _ in decided], [r for _, r in decided])
 
     def _resolve(
         self, live: list[tuple[CheckRequest, Waiter, Key | None]], decisions: list[Decision]
@@ -212,14 +240,12 @@ class GroupCommit:
         def sign_and_wake(
             items: list[tuple[tuple[CheckRequest, Waiter, Key | None], Decision]],
         ) -> None:
-            results: list[tuple[Waiter, Decision | BaseException]] = []
-            for (request, waiter, _), decision in items:
-                try:
-                    results.append((waiter, finish(decision, request)))
-                except Exception as exc:  # a signing failure: the decision stands, unsigned
-                    log.error("could not sign a receipt for %s: %s", decision.decision_id, exc)
-                    results.append((waiter, decision))
-            _deliver(results)
+            _deliver(
+                [
+                    (waiter, signed(finish, decision, request))
+                    for (request, waiter, _), decision in items
+                ]
+            )
 
         half = (len(pairs) + 1) // 2
         for part in (pairs[:half], pairs[half:]):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import concurrent.futures
 import datetime
 import getpass
-import hashlib
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,7 +19,7 @@ import msgspec
 from . import documents
 from . import impact as impact_engine
 from .catalog import Catalog
-from .checking import Checking, decode_request
+from .checking import Checking, decode_request, keyed
 from .engine import diff as diff_engine
 from .engine import expiring as expiring_engine
 from .engine.evaluate import Evaluator
@@ -516,7 +515,7 @@ class Registry:
         """Queue a check for the writer thread, which commits queued checks together (group
         commit); the future resolves once the decision is durable. For services with many
         callers at once; :meth:`check` is the simple path."""
-        return self._group_commit().submit(decode_request(request))
+        return self.group_commit().submit(decode_request(request))
 
     async def check_async(
         self,
@@ -528,13 +527,10 @@ class Registry:
         own (the HTTP API's path). ``idempotency_key`` (scope, key): a check sent again
         with the same key gets the decision logged the first time, not a second one."""
         decoded = decode_request(request)
-        key = None
-        if idempotency_key is not None:
-            digest = hashlib.sha256(msgspec.json.encode(decoded, order="deterministic"))
-            key = (*idempotency_key, digest.hexdigest())
-        return await self._group_commit().submit_async(decoded, key)
+        return await self.group_commit().submit_async(decoded, keyed(decoded, idempotency_key))
 
-    def _group_commit(self) -> GroupCommit:
+    def group_commit(self) -> GroupCommit:
+        """The writer thread that decides and commits queued checks together."""
         with self._writer_lock:
             if self._writer is None:
                 checking = self.checking

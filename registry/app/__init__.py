@@ -22,6 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from ..access import Tokens
 from ..service import Registry
+from ..writer import SOCKET_ENV, WriterClient, in_process
 from .auth import FailedAttempts, TokenAuthentication, public_path_patterns
 from .bodies import COMPONENTS
 from .errors import HANDLERS
@@ -69,6 +70,11 @@ def create_app(
         owned = registry is None
         opened = registry or Registry.open(database_url)
         app.state.registry = opened
+        # Under ``registry serve`` a writer process decides every worker's checks
+        # (registry.writer); otherwise this process does.
+        socket = os.environ.get(SOCKET_ENV) if owned else None
+        client = WriterClient(socket) if socket else None
+        app.state.checks = client.check if client is not None else in_process(opened)
         app.state.tokens = Tokens(opened.db, cache_seconds=token_cache_seconds)
         # Threads of their own for token lookups and for NDJSON uploads (which hold a
         # thread while they last), apart from the pool the other routes run in.
@@ -82,6 +88,8 @@ def create_app(
         try:
             yield
         finally:
+            if client is not None:
+                client.close()
             if owned:
                 opened.close()
 

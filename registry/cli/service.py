@@ -10,6 +10,7 @@ import click
 from ..access import Tokens
 from ..schemas.access import ROLES
 from ..service import default_actor
+from ..supervise import WriterProcess
 from . import main
 from .output import Output
 from .state import State
@@ -33,8 +34,16 @@ pass_state = click.make_pass_decorator(State)
     default="info",
     show_default=True,
 )
+@click.option(
+    "--writer",
+    type=click.Choice(["process", "thread"]),
+    default="process",
+    show_default=True,
+    help="Where checks are decided and committed: one process for all workers, or a "
+    "thread in each worker.",
+)
 @pass_state
-def serve(state: State, host: str, port: int, workers: int, log_level: str) -> None:
+def serve(state: State, host: str, port: int, workers: int, log_level: str, writer: str) -> None:
     """The HTTP API (under /v1, OpenAPI at /schema) served by granian."""
     from granian import Granian
 
@@ -45,7 +54,7 @@ def serve(state: State, host: str, port: int, workers: int, log_level: str) -> N
         os.environ["REGISTRY_PLUGINS_DIR"] = state.plugins_dir
     state.registry()  # fail here, with a clear message, if the database or plugins are wrong
     state.close()
-    Granian(
+    server = Granian(
         "registry.app:serve_app",
         factory=True,
         address=host,
@@ -54,7 +63,12 @@ def serve(state: State, host: str, port: int, workers: int, log_level: str) -> N
         workers=workers,
         log_level=log_level,  # type: ignore[arg-type]
         respawn_failed_workers=True,
-    ).serve()
+    )
+    if writer == "thread":
+        server.serve()
+        return
+    with WriterProcess():  # the workers' checks are decided there (registry.writer)
+        server.serve()
 
 
 @main.group()
