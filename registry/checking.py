@@ -67,6 +67,23 @@ def decode_request(value: CheckRequest | Mapping[str, Any] | bytes | str) -> Che
         raise invalid_request("the request is not UTF-8 text") from exc
 
 
+class _Source(msgspec.Struct):
+    source_system: str
+
+
+_source_decoder = msgspec.json.Decoder(_Source)
+
+
+def source_system_of(body: bytes) -> str:
+    """The source system a check request's JSON names, read without decoding the rest
+    (who may send it is decided before the rest is); a body that names none is decoded
+    whole, which raises the InvalidInput naming the field."""
+    try:
+        return _source_decoder.decode(body).source_system
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        return decode_request(body).source_system
+
+
 # msgspec names an unknown or a missing key at the end of its message (quotes and all: a
 # key may hold them), and gives only the path of the object that holds it.
 _KEY_IN_MESSAGE = re.compile(r"(?:unknown field|missing required field) '(.*)'$")

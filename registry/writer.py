@@ -106,7 +106,8 @@ _RAISED: dict[str, type[RegistryError]] = {
     "config": ConfigError,
 }
 # How the API decides a check: ``check(body, request, key)``, in a worker or in-process.
-Checks = Callable[[bytes, CheckRequest, "tuple[str, str] | None"], Awaitable[Decision]]
+Checks = Callable[[bytes, "tuple[str, str] | None"], Awaitable[Decision]]
+LARGE_BODY = 256 * 1024  # decoded on a thread of its own
 _KINDS = {cls: kind for kind, cls in _RAISED.items()}
 BAD_DATA = "the database cannot store a value in this request (a NUL character, say)"
 
@@ -408,12 +409,9 @@ class WriterClient:
         self._links: dict[asyncio.AbstractEventLoop, _Link] = {}
         self._connecting: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
-    async def check(
-        self, body: bytes, request: CheckRequest, key: tuple[str, str] | None = None
-    ) -> Decision:
+    async def check(self, body: bytes, key: tuple[str, str] | None = None) -> Decision:
         """The committed decision on the check request ``body`` (its JSON, as the caller
-        sent it; ``request`` is it decoded, which the writer does again), with its receipt
-        when allowed; raises what the in-process path raises."""
+        sent it), with its receipt when allowed; raises what the in-process path raises."""
         link = await self._link()
         return await link.ask(body, key)
 
@@ -443,9 +441,13 @@ class WriterClient:
 def in_process(registry: Registry) -> Checks:
     """The same ``check`` as :meth:`WriterClient.check`, deciding in this process."""
 
-    async def check(
-        body: bytes, request: CheckRequest, key: tuple[str, str] | None = None
-    ) -> Decision:
+    async def check(body: bytes, key: tuple[str, str] | None = None) -> Decision:
+        # A large body is decoded off the event loop, so that other requests go on.
+        request = (
+            decode_request(body)
+            if len(body) < LARGE_BODY
+            else await asyncio.to_thread(decode_request, body)
+        )
         return await registry.check_async(request, idempotency_key=key)
 
     return check

@@ -41,18 +41,27 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Each check counts once in each: the labelled children are looked up once.
+        self._latency = {kind: self.latency.labels(kind) for kind in ("request", "stream")}
+        self._outcomes = {
+            True: self.decisions.labels("allowed"),
+            False: self.decisions.labels("denied"),
+        }
+
     @contextmanager
     def timed(self, kind: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
             yield
         finally:
-            self.latency.labels(kind).observe(time.perf_counter() - start)
+            child = self._latency.get(kind) or self.latency.labels(kind)
+            child.observe(time.perf_counter() - start)
 
     def decided(self, decision: Decision) -> None:
-        self.decisions.labels("allowed" if decision.allowed else "denied").inc()
-        for code in {r.code for r in decision.reasons}:
-            self.reasons.labels(code).inc()
+        self._outcomes[decision.allowed].inc()
+        if decision.reasons:
+            for code in {r.code for r in decision.reasons}:
+                self.reasons.labels(code).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -69,7 +69,7 @@ def ask(path: str, *bodies: Any, key: tuple[str, str] | None = None) -> list[Any
         client = writer.WriterClient(path)
         try:
             calls = [
-                client.check(b if isinstance(b, bytes) else json.dumps(b).encode(), None, key)  # type: ignore[arg-type]
+                client.check(b if isinstance(b, bytes) else json.dumps(b).encode(), key)
                 for b in bodies
             ]
             return await asyncio.gather(*calls, return_exceptions=True)
@@ -161,7 +161,7 @@ def test_a_writer_that_drops_the_connection_mid_check_gives_commit_in_doubt(
         server = await asyncio.start_unix_server(drop, path)
         client = writer.WriterClient(path)
         try:
-            return await client.check(json.dumps(request()).encode(), None, None)  # type: ignore[arg-type]
+            return await client.check(json.dumps(request()).encode())
         except Exception as exc:
             return exc
         finally:

@@ -14,13 +14,13 @@ from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.params import HeaderParameter, RawBody
 
-from ...checking import decode_request
+from ...checking import decode_request, source_system_of
 from ...errors import InvalidInput
 from ...ndjson import MAX_LINE_BYTES
 from ...ndjson import records as ndjson_records
 from ...schemas import CheckRequest, Decision
 from ...schemas.access import Principal
-from ...writer import Checks
+from ...writer import LARGE_BODY, Checks
 from ..auth import CHECKERS, allow, speaks_for
 from ..bodies import documented, schema_of
 from ..errors import answers
@@ -84,7 +84,6 @@ STREAM_BODY = documented(
     },
     "A check request line followed by any number of record lines, streamed.",
 )
-LARGE_BODY = 256 * 1024
 _END = b""
 _ABORT = bytes(1)  # compared by identity: never a chunk
 
@@ -114,21 +113,22 @@ class CheckController(Controller):
         """Decide a transfer and record the decision (and, when allowed, one disclosure per
         person) before answering. Allowed or denied, the answer is 200 with the reasons;
         an allowed decision carries a signed receipt."""
-        # A large body is decoded off the event loop, so that other requests go on.
-        checked = (
-            decode_request(body)
+        # Only the source system is read here; the writer decodes the rest. A large body
+        # is read off the event loop, so that other requests go on.
+        source = (
+            source_system_of(body)
             if len(body) < LARGE_BODY
-            else await anyio.to_thread.run_sync(decode_request, body)
+            else await anyio.to_thread.run_sync(source_system_of, body)
         )
         principal = request.user
-        speaks_for(principal, checked.source_system)
+        speaks_for(principal, source)
         metrics = _metrics(state)
         with metrics.timed("request"):
             # A writer commits queued checks together (registry.groupcommit, in a process
             # of its own under ``registry serve``); the answer waits until this one is
             # durable.
             checks: Checks = state.checks  # a writer process's, or this process's
-            decision = await checks(body, checked, _scoped(principal, idempotency_key))
+            decision = await checks(body, _scoped(principal, idempotency_key))
         metrics.decided(decision)
         return decision
 
