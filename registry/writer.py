@@ -55,7 +55,7 @@ from .errors import (
 )
 from .groupcommit import Key, decide_all, signed
 from .schemas import CheckRequest, Decision, Problem
-from .store.database import DatabaseError, is_bad_data, is_unavailable
+from .store.database import BAD_DATA, DatabaseError, is_bad_data, is_unavailable
 
 if TYPE_CHECKING:
     from .service import Registry
@@ -109,7 +109,6 @@ _RAISED: dict[str, type[RegistryError]] = {
 Checks = Callable[[bytes, "tuple[str, str] | None"], Awaitable[Decision]]
 LARGE_BODY = 256 * 1024  # decoded on a thread of its own
 _KINDS = {cls: kind for kind, cls in _RAISED.items()}
-BAD_DATA = "the database cannot store a value in this request (a NUL character, say)"
 
 
 def frame(payload: bytes) -> bytes:

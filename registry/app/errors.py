@@ -35,7 +35,7 @@ from ..errors import (
     SchemaError,
 )
 from ..schemas import Problem
-from ..store.database import DatabaseError, is_bad_data, is_unavailable
+from ..store.database import BAD_DATA, DatabaseError, is_bad_data, is_unavailable
 from .views import ErrorBody
 
 log = logging.getLogger("registry.app")
@@ -89,10 +89,7 @@ def database_error(request: Request, exc: Exception) -> Response[ErrorBody]:
     if is_unavailable(exc):
         return unavailable(request, exc)
     if is_bad_data(exc):
-        return error(
-            HTTP_400_BAD_REQUEST,
-            "the database cannot store a value in this request (a NUL character, say)",
-        )
+        return error(HTTP_400_BAD_REQUEST, BAD_DATA)
     return internal(request, exc)
 
 

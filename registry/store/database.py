@@ -77,6 +77,9 @@ class Database:
 DatabaseError = sa.exc.DBAPIError
 
 
+BAD_DATA = "the database cannot store a value in this request (a NUL character, say)"
+
+
 def is_bad_data(exc: BaseException) -> bool:
     """True when the database refused a value (PostgreSQL takes no NUL character in text,
     say): bad input, nothing written."""
