@@ -209,35 +209,46 @@ class Desk:
             self.idle.set()
 
 
-class _Served(asyncio.Protocol):
-    """One worker's connection: asks in, answers out (written once per loop turn)."""
+class _Framed(asyncio.Protocol):
+    """A connection that carries frames: each whole one goes to :meth:`received`; a
+    frame over the limit closes the connection."""
 
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self) -> None:
         self.buffer = bytearray()
-        self.out: list[bytes] = []
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None  # answers still to come are dropped: the worker answers 504
-
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         try:
             received = frames(self.buffer)
         except ValueError as exc:
-            log.error("closing a worker's connection: %s", exc)
+            log.error("closing a connection between a worker and the writer: %s", exc)
             if self.transport is not None:
                 self.transport.close()
             return
         for payload in received:
-            self._ask(payload)
+            self.received(payload)
 
-    def _ask(self, payload: bytes) -> None:
+    def received(self, payload: bytes) -> None:
+        raise NotImplementedError
+
+
+class _Served(_Framed):
+    """One worker's connection: asks in, answers out (written once per loop turn)."""
+
+    def __init__(self, desk: Desk) -> None:
+        super().__init__()
+        self.desk = desk
+        self.out: list[bytes] = []
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None  # answers still to come are dropped: the worker answers 504
+
+    def received(self, payload: bytes) -> None:
         try:
             ask = _asks.decode(payload)
         except msgspec.DecodeError as exc:  # pragma: no cover - workers send what they should
@@ -331,19 +342,14 @@ _UNREACHABLE = (
 )
 
 
-class _Link(asyncio.Protocol):
+class _Link(_Framed):
     """A worker's connection to the writer, shared by its requests."""
 
     def __init__(self) -> None:
-        self.buffer = bytearray()
+        super().__init__()
         self.waiting: dict[int, asyncio.Future[Decision]] = {}
         self.out: dict[int, bytes] = {}  # asks not yet written, by id
-        self.transport: asyncio.Transport | None = None
         self.next_id = 0
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -363,24 +369,15 @@ class _Link(asyncio.Protocol):
                     )
                 )
 
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        try:
-            received = frames(self.buffer)
-        except ValueError as exc:  # pragma: no cover - the writer sends what it should
-            log.error("closing the connection to the writer: %s", exc)
-            if self.transport is not None:
-                self.transport.close()
-            return
-        for payload in received:
-            answer = _answers.decode(payload)
-            future = self.waiting.pop(answer.id, None)
-            if future is None or future.done():
-                continue  # the request went away
-            if answer.failure is not None:
-                future.set_exception(raised(answer.failure))
-            elif answer.decision is not None:
-                future.set_result(answer.decision)
+    def received(self, payload: bytes) -> None:
+        answer = _answers.decode(payload)
+        future = self.waiting.pop(answer.id, None)
+        if future is None or future.done():
+            return  # the request went away
+        if answer.failure is not None:
+            future.set_exception(raised(answer.failure))
+        elif answer.decision is not None:
+            future.set_result(answer.decision)
 
     def ask(self, body: bytes, key: tuple[str, str] | None) -> asyncio.Future[Decision]:
         assert self.transport is not None
