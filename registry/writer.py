@@ -408,10 +408,12 @@ class WriterClient:
     async def check(self, body: bytes, key: tuple[str, str] | None = None) -> Decision:
         """The committed decision on the check request ``body`` (its JSON, as the caller
         sent it), with its receipt when allowed; raises what the in-process path raises."""
-        link = await self._link()
+        link = await self.connect()
         return await link.ask(body, key)
 
-    async def _link(self) -> _Link:
+    async def connect(self) -> _Link:
+        """This event loop's connection to the writer, made now if there is none; checks
+        sent at once after it are written at once (those that wait for it are not)."""
         loop = asyncio.get_running_loop()
         link = self._links.get(loop)
         if link is not None and link.transport is not None and not link.transport.is_closing():

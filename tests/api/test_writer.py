@@ -68,6 +68,8 @@ def ask(path: str, *bodies: Any, key: tuple[str, str] | None = None) -> list[Any
     async def run() -> list[Any]:
         client = writer.WriterClient(path)
         try:
+            with contextlib.suppress(DatabaseUnavailable):
+                await client.connect()  # so that the asks go in one write
             calls = [
                 client.check(b if isinstance(b, bytes) else json.dumps(b).encode(), key)
                 for b in bodies
