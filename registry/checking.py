@@ -14,6 +14,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime
+import functools
 import gc
 import hashlib
 import re
@@ -31,6 +32,7 @@ from .engine.decide import Check
 from .engine.evaluate import CORE, Evaluator
 from .engine.subjects import SubjectHasher, normalise
 from .errors import Conflict, InvalidInput, NotFound
+from .groupcommit import signed
 from .receipts import Signer
 from .schemas import CheckRequest, Decision, DisclosureEntry, Problem, Reason
 from .store import decisions as log
@@ -139,9 +141,11 @@ class Checking:
         self._catalog_lock = threading.Lock()
         self.timeout = timeout
         self._pool = _new_pool()
+        self._signing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="signer")
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._signing.shutdown(wait=False, cancel_futures=True)
 
     @property
     def hasher(self) -> SubjectHasher:
@@ -243,9 +247,12 @@ class Checking:
                 log.flush(session, locked, pending)
             decisions = _in_order(len(requests), fresh, decided, replayed)
             log.insert_keys(session, _new_keys(given, fresh, decisions))
-        if not sign:
-            return decisions
-        return [_with_receipt(signer, d, r) for d, r in zip(decisions, requests, strict=True)]
+            # The receipts are signed on another thread while the commit syncs the disk
+            # (both let go of the GIL); those of a batch that fails to commit are dropped.
+            if not sign:
+                return decisions
+            receipts = self._signing.submit(_receipts, signer, decisions, requests)
+        return receipts.result()
 
     def with_receipt(self, decision: Decision, request: CheckRequest) -> Decision:
         """``decision`` with its receipt when it is allowed (signing releases the GIL, so
@@ -730,6 +737,15 @@ def _new_keys(
         for i in fresh
         if keys[i] is not None
     ]
+
+
+def _receipts(
+    signer: Signer, decisions: Sequence[Decision], requests: Sequence[CheckRequest]
+) -> list[Decision]:
+    """The committed decisions, each allowed one with its receipt (without, if signing it
+    fails: see :func:`groupcommit.signed`)."""
+    sign = functools.partial(_with_receipt, signer)
+    return [signed(sign, d, r) for d, r in zip(decisions, requests, strict=True)]
 
 
 def _with_receipt(signer: Signer, decision: Decision, request: CheckRequest) -> Decision:

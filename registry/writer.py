@@ -53,7 +53,7 @@ from .errors import (
     RegistryError,
     SchemaError,
 )
-from .groupcommit import Key, decide_all, signed
+from .groupcommit import Key, decide_all
 from .schemas import CheckRequest, Decision, Problem
 from .store.database import BAD_DATA, DatabaseError, is_bad_data, is_unavailable
 
@@ -194,12 +194,12 @@ class Desk:
         batch = [self.queue.popleft() for _ in range(min(self.max_batch, len(self.queue)))]
         checking = self.checking
         results = decide_all(
-            lambda requests, keys: checking.check_batch(requests, sign=False, keys=keys),
+            lambda requests, keys: checking.check_batch(requests, keys=keys),
             [(request, key) for _, _, request, key in batch],
         )
-        for (conn, ident, request, _), result in zip(batch, results, strict=True):
+        for (conn, ident, _, _), result in zip(batch, results, strict=True):
             if isinstance(result, Decision):
-                conn.send(Answer(ident, decision=signed(checking.with_receipt, result, request)))
+                conn.send(Answer(ident, decision=result))
             else:
                 conn.send(Answer(ident, failure=failure_of(result)))
         if self.queue:

@@ -94,6 +94,9 @@ def is_unavailable(exc: BaseException) -> bool:
 
 # How long to keep asking PostgreSQL whether a commit whose answer was lost went through.
 COMMIT_OUTCOME_SECONDS = 10.0
+# The key of ``Session.info`` where a writer that took the transaction's id already (the
+# log's lock does) leaves it, so that the commit need not ask for it.
+TRANSACTION_ID = "registry.xid"
 _XID = sa.text("SELECT txid_current_if_assigned()")
 _XID_STATUS = sa.text("SELECT txid_status(:xid)")
 
@@ -103,7 +106,9 @@ def _commit(engine: sa.Engine, session: Session) -> None:
     whether the transaction committed (``txid_status``): if it did, return as if the
     answer had come; if it did not, raise the connection's error (nothing was written);
     if the server cannot tell within ``COMMIT_OUTCOME_SECONDS``, raise CommitInDoubt."""
-    xid = session.connection().execute(_XID).scalar()  # None when nothing was written
+    xid = session.info.get(TRANSACTION_ID)
+    if xid is None:
+        xid = session.connection().execute(_XID).scalar()  # None when nothing was written
     try:
         session.commit()
     except sa.exc.DBAPIError as exc:
@@ -170,10 +175,42 @@ def create_engine(url: str, **options: Any) -> sa.Engine:
         parsed = parsed.update_query_dict(
             {k: v for k, v in POSTGRES_NETWORK.items() if k not in parsed.query}
         )
-        options.setdefault("pool_pre_ping", True)
         options.setdefault("hide_parameters", True)  # no personal data in error texts
-        return sa.create_engine(parsed, **options)
+        engine = sa.create_engine(parsed, **options)
+        if not options.get("pool_pre_ping"):
+            _ping_after_idle(engine)
+        return engine
     raise SchemaError(f"unsupported database {backend!r}: use an sqlite:/// or postgresql:// URL")
+
+
+# A pooled PostgreSQL connection unused for this long is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "registry.idle_since"
+
+
+def _ping_after_idle(engine: sa.Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, but only for a connection that sat in the pool
+    for ``PING_AFTER_IDLE_SECONDS``: a server restarted or a connection dropped while
+    idle is found before it fails a request, and a busy writer, whose connection goes
+    back and out again at once, saves a round trip a transaction. A connection that
+    breaks in that second fails its request with 503 and the pool is then renewed."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as exc:
+            # The pool discards this connection and hands out a new one.
+            raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..schemas import CheckRequest, Decision
+from .database import TRANSACTION_ID
 from .tables import check_key, decision_log, disclosure
 
 GENESIS = "0" * 64
@@ -84,6 +85,9 @@ _LOCK_HEAD = (
     .where(chain_head.c.id == 1, catalog.c.id == 1)
     .with_for_update(of=chain_head)
 )
+# On PostgreSQL the lock also takes the transaction's id, which a commit whose answer is
+# lost is looked up by (``database.TRANSACTION_ID``): one round trip fewer at commit.
+_LOCK_HEAD_POSTGRESQL = _LOCK_HEAD.add_columns(sa.func.txid_current().label("xid"))
 _ADVANCE = (
     sa.update(chain_head)
     .where(chain_head.c.id == 1)
@@ -144,7 +148,12 @@ def lock_head(session: Session) -> Head:
     that checks racing for the last records under a limit are decided one after the
     other. Also reads the catalog counter, so the caller knows whether its cached
     agreements are current."""
-    row = session.connection().execute(_LOCK_HEAD).one()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        row = connection.execute(_LOCK_HEAD_POSTGRESQL).one()
+        session.info[TRANSACTION_ID] = int(row.xid)
+    else:
+        row = connection.execute(_LOCK_HEAD).one()
     return Head(int(row.seq), str(row.hash), int(row.revision))
 
 
@@ -177,15 +186,75 @@ def _append(
 
 
 def flush(session: Session, locked: Head, pending: Pending) -> None:
-    """Write what was appended to ``pending`` and move the head to its last entry."""
+    """Write what was appended to ``pending`` and move the head to its last entry.
+
+    This is the group commit's path, so it goes to the driver with prepared SQL rather
+    than through SQLAlchemy's compiler, which cost about 90 µs a log row: on PostgreSQL
+    one statement (both inserts and the move of the head, from arrays: one round trip);
+    on SQLite, one prepared insert run for every row. Errors still pass through
+    SQLAlchemy, so they are mapped as every other database error is."""
     if not pending.entries:
         return
     connection = session.connection()
-    connection.execute(_INSERT, pending.entries)
-    if pending.disclosures:
-        _write_disclosures(session, pending.disclosures)
-    connection.execute(_ADVANCE, {"new_seq": locked.seq, "new_hash": locked.hash})
+    dialect = connection.dialect
+    rows = _log_rows(dialect, pending.entries)
+    if dialect.name == "postgresql":
+        seqs, ordinals, subjects = (
+            zip(*pending.disclosures, strict=True) if pending.disclosures else ((), (), ())
+        )
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        connection.exec_driver_sql(
+            _flush_postgresql(dialect),
+            (*columns, list(seqs), list(ordinals), list(subjects), locked.seq, locked.hash),
+        )
+    else:
+        connection.exec_driver_sql(_INSERT_SQLITE, rows)
+        if pending.disclosures:
+            _write_disclosures(session, pending.disclosures)
+        connection.execute(_ADVANCE, {"new_seq": locked.seq, "new_hash": locked.hash})
     pending.entries, pending.disclosures = [], []
+
+
+_LOG_COLUMNS = tuple(column.name for column in decision_log.columns)
+_INSERT_SQLITE = (
+    f"INSERT INTO decision_log ({', '.join(_LOG_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _LOG_COLUMNS)})"
+)
+_processors: dict[str, list[tuple[str, Any]]] = {}
+
+
+def _log_rows(dialect: sa.Dialect, entries: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Log rows as the driver takes them: each value through its column type's bind
+    processor for ``dialect``, as SQLAlchemy would have sent it (SQLite's dates as text)."""
+    processors = _processors.get(dialect.name)
+    if processors is None:
+        processors = [
+            (c.name, c.type.dialect_impl(dialect).bind_processor(dialect))
+            for c in decision_log.columns
+        ]
+        _processors[dialect.name] = processors
+    return [
+        tuple(entry[name] if p is None else p(entry[name]) for name, p in processors)
+        for entry in entries
+    ]
+
+
+_flush_sql: dict[str, str] = {}
+
+
+def _flush_postgresql(dialect: sa.Dialect) -> str:
+    sql = _flush_sql.get(dialect.name)
+    if sql is None:
+        arrays = ", ".join(f"%b::{c.type.compile(dialect)}[]" for c in decision_log.columns)
+        sql = (
+            f"WITH log AS (INSERT INTO decision_log ({', '.join(_LOG_COLUMNS)}) "
+            f"SELECT * FROM unnest({arrays})), "
+            "accounted AS (INSERT INTO disclosure (decision_seq, ordinal, subject) "
+            "SELECT * FROM unnest(%b::BIGINT[], %b::INTEGER[], %b::BYTEA[])) "
+            "UPDATE chain_head SET seq = %s, hash = %s WHERE id = 1"
+        )
+        _flush_sql[dialect.name] = sql
+    return sql
 
 
 def append_decision(

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
+import re
 import threading
 from collections.abc import Sequence
 
 import pytest
+import sqlalchemy as sa
 
 from registry.checking import decode_request
 from registry.groupcommit import GroupCommit
@@ -40,6 +42,37 @@ def test_a_batch_decides_as_one_by_one_would(loaded: Registry, db_url: str) -> N
     assert all(d.receipt is None for d in batch if not d.allowed)
     assert loaded.verify().ok
     assert loaded.verify().entries == 2 * len(asks)
+
+
+def test_a_batch_stores_the_rows_that_one_by_one_checks_store(loaded: Registry) -> None:
+    """The batch writes its log and disclosure rows through the driver, not SQLAlchemy's
+    compiler: the stored values (dates, times, flags, people) must be the same."""
+    asks = [request(records=[record(1), record(2)]), request(purpose="curiosity")]
+    loaded.checking.check_batch([decode_request(a) for a in asks])
+    loaded.checking.check_batch([decode_request(request(purpose="curiosity"))])  # none allowed
+    for a in asks:
+        loaded.check(a)
+    with loaded.db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM decision_log ORDER BY seq")).mappings().all()
+        people = conn.execute(
+            sa.text("SELECT decision_seq, ordinal, subject FROM disclosure ORDER BY 1, 2")
+        ).all()
+    varying = {"seq", "decision_id", "recorded_at", "body", "prev_hash", "hash"}
+    batch, one_by_one = rows[:3], rows[3:]
+    assert [{k: v for k, v in r.items() if k not in varying} for r in batch[:2]] == [
+        {k: v for k, v in r.items() if k not in varying} for r in one_by_one
+    ]
+    assert [type(r["recorded_at"]) for r in rows] == [type(one_by_one[0]["recorded_at"])] * 5
+    assert [r["recorded_at"] for r in rows] == sorted(r["recorded_at"] for r in rows)
+    # SQLite keeps times as text: the batch's must have the one-by-one rows' shape.
+    shapes = {re.sub(r"\d", "9", str(r["recorded_at"])) for r in rows if r["recorded_at"]}
+    assert len(shapes) == 1, shapes
+    by_seq = {seq: [] for seq in (rows[0]["seq"], rows[3]["seq"])}
+    for seq, ordinal, subject in people:
+        by_seq[seq].append((ordinal, bytes(subject)))
+    assert by_seq[rows[0]["seq"]] == by_seq[rows[3]["seq"]]
+    assert [ordinal for ordinal, _ in by_seq[rows[0]["seq"]]] == [0, 1]
+    assert loaded.verify().ok
 
 
 def test_checks_in_one_batch_share_the_period_limit(loaded: Registry) -> None:
