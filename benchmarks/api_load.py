@@ -1,6 +1,7 @@
 """POST /v1/checks under load, next to a bare endpoint served the same way.
 
-    .venv/bin/python benchmarks/api_load.py [--seconds 10] [--connections 64] [--no-postgres]
+    .venv/bin/python benchmarks/api_load.py [--seconds 10] [--connections 64] [--rounds 3]
+        [--no-postgres]
 
 Needs wrk (Debian: apt install wrk). Each run starts a server subprocess (granian, as
 ``registry serve`` does), warms it up, then runs wrk with a POST of the typical transfer
@@ -8,7 +9,10 @@ Needs wrk (Debian: apt install wrk). Each run starts a server subprocess (grania
 (the IRS-ICE memorandum without its volume limits, so every check is allowed, logged and
 its three people accounted). The bare endpoint decodes the same body with the same strict
 decoder and returns a constant. Reported: requests/s, p50 and p99 latency, and the ratio
-to the bare endpoint served with the same number of workers.
+to the bare endpoint served with the same number of workers. On a shared machine the bare
+endpoint's own figure moves by a fifth from one run to the next, so each round runs every
+server once, bare next to registry, and the table gives the median of the rounds (the
+share of bare is the median of each round's share).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from statistics import median
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -166,6 +171,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     from typical import REQUEST, bench_agreements
@@ -176,30 +182,39 @@ def main() -> None:
         body = folder / "check.json"
         body.write_text(json.dumps({**REQUEST, "agreement": "bench-mou"}))
         s, c = args.seconds, args.connections
-        rows: list[tuple[str, dict[str, float], dict[str, float]]] = []
-        print(f"wrk, {c} connections, {s} s per run")
-        base1 = bare(1, body, s, c)
-        print(f"bare endpoint, 1 worker: {base1}")
-        sqlite = registry(f"sqlite:///{folder}/registry.db", 1, body, folder, s, c)
-        print(f"registry on SQLite, 1 worker: {sqlite}")
-        rows.append(("SQLite, 1 worker", sqlite, base1))
-        if not args.no_postgres:
+        rows: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {}
+        print(f"wrk, {c} connections, {s} s per run, {args.rounds} round(s)")
+        for round_ in range(1, args.rounds + 1):
+            base1 = bare(1, body, s, c)
+            print(f"round {round_}: bare endpoint, 1 worker: {base1}")
+            sqlite = registry(f"sqlite:///{folder}/registry-{round_}.db", 1, body, folder, s, c)
+            print(f"round {round_}: registry on SQLite, 1 worker: {sqlite}")
+            rows.setdefault("SQLite, 1 worker", []).append((sqlite, base1))
+            if args.no_postgres:
+                continue
             base2 = bare(2, body, s, c)
-            print(f"bare endpoint, 2 workers: {base2}")
+            print(f"round {round_}: bare endpoint, 2 workers: {base2}")
             for workers, base in ((1, base1), (2, base2)):
                 schema, url = postgres_schema(args.postgres)
                 try:
                     pg = registry(url, workers, body, folder, s, c)
                 finally:
                     drop_schema(args.postgres, schema)
-                print(f"registry on PostgreSQL, {workers} worker(s): {pg}")
-                rows.append((f"PostgreSQL, {workers} worker(s)", pg, base))
-        print("\n| server | requests/s | p50 ms | p99 ms | bare requests/s | share of bare |")
-        print("| --- | --- | --- | --- | --- | --- |")
-        for name, got, base in rows:
+                print(f"round {round_}: registry on PostgreSQL, {workers} worker(s): {pg}")
+                rows.setdefault(f"PostgreSQL, {workers} worker(s)", []).append((pg, base))
+        print(
+            "\n| server | requests/s | p50 ms | p99 ms | bare requests/s | share of bare "
+            "| shares by round |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for name, runs in rows.items():
+            shares = [got["rps"] / base["rps"] for got, base in runs]
             print(
-                f"| {name} | {got['rps']:.0f} | {got['p50_ms']:.1f} | {got['p99_ms']:.1f} | "
-                f"{base['rps']:.0f} | {got['rps'] / base['rps']:.0%} |"
+                f"| {name} | {median(g['rps'] for g, _ in runs):.0f} "
+                f"| {median(g['p50_ms'] for g, _ in runs):.1f} "
+                f"| {median(g['p99_ms'] for g, _ in runs):.1f} "
+                f"| {median(b['rps'] for _, b in runs):.0f} | {median(shares):.0%} "
+                f"| {', '.join(f'{x:.0%}' for x in shares)} |"
             )
 
 
