@@ -26,8 +26,9 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 
-from .errors import Overloaded
+from .errors import CommitInDoubt, DatabaseUnavailable, Overloaded
 from .schemas import CheckRequest, Decision
+from .store.database import is_unavailable
 
 log = logging.getLogger("registry.groupcommit")
 
@@ -77,18 +78,27 @@ def _deliver(results: list[tuple[Waiter, Decision | BaseException]]) -> None:
             log.warning("an event loop closed before %d answers were delivered", len(group))
 
 
+def _for_everyone(exc: BaseException) -> bool:
+    return isinstance(exc, (DatabaseUnavailable, CommitInDoubt)) or is_unavailable(exc)
+
+
 def decide_all(
     decide_batch: Callable[[Sequence[CheckRequest], Sequence[Key | None]], list[Decision]],
     checks: Sequence[tuple[CheckRequest, Key | None]],
 ) -> list[Decision | BaseException]:
     """Decide ``checks`` in one batch; if the batch fails (a checker bug that escaped
     isolation, a constraint), decide each alone, so that one bad check cannot fail the
-    others. The result for each check is its decision or the error it ended in."""
+    others. The result for each check is its decision or the error it ended in.
+
+    A database that cannot be reached fails every check alike, and one by one each would
+    wait for it again (ten seconds each for a server that does not answer); a commit in
+    doubt may have recorded the batch, which deciding again would record twice. Those
+    errors are every check's answer at once."""
     try:
         return list(decide_batch([r for r, _ in checks], [k for _, k in checks]))
     except BaseException as exc:
-        if len(checks) == 1:
-            return [exc]
+        if len(checks) == 1 or _for_everyone(exc):
+            return [exc] * len(checks)
         log.warning("a batch of %d checks failed (%s); deciding each alone", len(checks), exc)
     results: list[Decision | BaseException] = []
     for request, key in checks:

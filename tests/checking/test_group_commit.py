@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from registry.checking import decode_request
-from registry.groupcommit import GroupCommit
+from registry.errors import CommitInDoubt, DatabaseUnavailable
+from registry.groupcommit import GroupCommit, decide_all
 from registry.schemas import CheckRequest, Decision
 from registry.service import Registry
 from tests.checking.helpers import record, request
@@ -91,6 +92,29 @@ def test_a_batch_counts_only_allowed_checks_inside_each_window(loaded: Registry)
     later = decode_request(request(record_count=2_500, on="2025-07-02"))
     decided = loaded.checking.check_batch([full] * 4 + [full, later])
     assert [d.allowed for d in decided] == [True, True, True, True, False, True]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused")),
+        DatabaseUnavailable("the database does not answer"),
+        CommitInDoubt("the commit may have gone through"),
+    ],
+    ids=["driver-unavailable", "unavailable", "in-doubt"],
+)
+def test_a_batch_the_database_failed_is_not_decided_again_one_by_one(error: Exception) -> None:
+    # One by one, each would wait for an unreachable database again, or record twice
+    # what an in-doubt commit may have recorded.
+    calls: list[int] = []
+
+    def failing(requests: Sequence[CheckRequest], keys: Sequence[object]) -> list[Decision]:
+        calls.append(len(requests))
+        raise error
+
+    checks = [(decode_request(request()), None) for _ in range(5)]
+    assert decide_all(failing, checks) == [error] * 5
+    assert calls == [5]
 
 
 def test_a_failing_batch_is_decided_again_check_by_check(loaded: Registry) -> None:
