@@ -76,6 +76,15 @@ def test_a_batch_stores_the_rows_that_one_by_one_checks_store(loaded: Registry) 
     assert loaded.verify().ok
 
 
+def test_a_batch_whose_checks_name_no_agreement_is_stored(loaded: Registry) -> None:
+    # Every value of a column empty: PostgreSQL gets the column as an array of nulls.
+    alone = decode_request(request(agreement=None, recipient="nobody-at-all"))
+    (decided,) = loaded.checking.check_batch([alone])
+    assert (decided.allowed, decided.agreement, decided.agreement_version) == (False, None, None)
+    assert [d.decision_id for d in loaded.decisions()] == [decided.decision_id]
+    assert loaded.verify().ok
+
+
 def test_checks_in_one_batch_share_the_period_limit(loaded: Registry) -> None:
     asks = [decode_request(request(record_count=RECORDS, on="2025-06-15")) for _ in range(16)]
     decided = loaded.checking.check_batch(asks)
