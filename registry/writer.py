@@ -160,10 +160,11 @@ def raised(failure: Failure) -> Exception:
 
 class Desk:
     """The writer process's checks. Asks queue here, and the event loop's next turn
-    decides what is queued in one batch, signs the allowed decisions and answers them, all
-    on the loop's thread: while a batch is decided the workers' next asks wait in the
-    socket, to make the next batch. One thread, so nothing waits for the interpreter lock
-    held by another (the checkers alone run on a thread of their own, with a deadline)."""
+    decides what is queued in one batch and answers it, on the loop's thread: while a
+    batch is decided the workers' next asks wait in the socket, to make the next batch.
+    Only the checkers (for their deadline) and the receipts' signatures (while the commit
+    syncs the disk) run on threads of their own, one hand-off each a batch, so that little
+    waits for the interpreter lock held by another thread."""
 
     def __init__(
         self, checking: Checking, *, max_batch: int = 256, max_waiting: int = 4096

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from ..schemas import CheckRequest, Decision
@@ -204,7 +205,7 @@ def flush(session: Session, locked: Head, pending: Pending) -> None:
         )
         columns = [list(column) for column in zip(*rows, strict=True)]
         connection.exec_driver_sql(
-            _flush_postgresql(dialect),
+            _FLUSH_POSTGRESQL,
             (*columns, list(seqs), list(ordinals), list(subjects), locked.seq, locked.hash),
         )
     else:
@@ -239,22 +240,15 @@ def _log_rows(dialect: sa.Dialect, entries: Sequence[dict[str, Any]]) -> list[tu
     ]
 
 
-_flush_sql: dict[str, str] = {}
-
-
-def _flush_postgresql(dialect: sa.Dialect) -> str:
-    sql = _flush_sql.get(dialect.name)
-    if sql is None:
-        arrays = ", ".join(f"%b::{c.type.compile(dialect)}[]" for c in decision_log.columns)
-        sql = (
-            f"WITH log AS (INSERT INTO decision_log ({', '.join(_LOG_COLUMNS)}) "
-            f"SELECT * FROM unnest({arrays})), "
-            "accounted AS (INSERT INTO disclosure (decision_seq, ordinal, subject) "
-            "SELECT * FROM unnest(%b::BIGINT[], %b::INTEGER[], %b::BYTEA[])) "
-            "UPDATE chain_head SET seq = %s, hash = %s WHERE id = 1"
-        )
-        _flush_sql[dialect.name] = sql
-    return sql
+# The types' names are PostgreSQL's whatever the driver, so the statement is made once.
+_ARRAYS = ", ".join(f"%b::{c.type.compile(postgresql.dialect())}[]" for c in decision_log.columns)
+_FLUSH_POSTGRESQL = (
+    f"WITH log AS (INSERT INTO decision_log ({', '.join(_LOG_COLUMNS)}) "
+    f"SELECT * FROM unnest({_ARRAYS})), "
+    "accounted AS (INSERT INTO disclosure (decision_seq, ordinal, subject) "
+    "SELECT * FROM unnest(%b::BIGINT[], %b::INTEGER[], %b::BYTEA[])) "
+    "UPDATE chain_head SET seq = %s, hash = %s WHERE id = 1"
+)
 
 
 def append_decision(
