@@ -26,6 +26,7 @@ from ..writer import SOCKET_ENV, WriterClient, in_process
 from .auth import FailedAttempts, TokenAuthentication, public_path_patterns
 from .bodies import COMPONENTS
 from .errors import HANDLERS
+from .fastpath import RegistryApp
 from .metrics import Metrics
 from .routes.agreements import (
     REVIEW_ROUTES,
@@ -60,7 +61,7 @@ def create_app(
     token_cache_seconds: float = 5.0,
     max_streams: int = 16,
     failed_auth_limit: int = 30,
-) -> Litestar:
+) -> RegistryApp:
     """The application. Given a ``registry``, it uses it (and leaves closing it to the
     caller); otherwise it opens one from ``database_url`` or the settings at start-up and
     closes it at shutdown."""
@@ -108,7 +109,7 @@ def create_app(
             metrics,
         ],
     )
-    app = Litestar(
+    app = RegistryApp(
         route_handlers=[health, api, web_pages()],
         lifespan=[lifespan],
         state=State({"metrics": Metrics()}),
@@ -145,7 +146,7 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
-def serve_app() -> Litestar:
+def serve_app() -> RegistryApp:
     """The factory ``registry serve`` hands to granian (settings from the environment)."""
     return create_app()
 

@@ -157,6 +157,16 @@ def internal(request: Request, exc: Exception) -> Response[ErrorBody]:
     return error(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; the service log has details")
 
 
+def handle(request: Request, exc: Exception) -> Response[ErrorBody]:
+    """The answer the handlers below give ``exc``, for code that answers outside a route
+    (registry.app.fastpath): the handler of its nearest class, else a 500."""
+    for cls in type(exc).__mro__:
+        handler = HANDLERS.get(cls)
+        if handler is not None:
+            return handler(request, exc)
+    return internal(request, exc)
+
+
 HANDLERS: dict[Any, Any] = {
     InvalidInput: invalid_input,
     NotFound: not_found,

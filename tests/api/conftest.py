@@ -51,13 +51,29 @@ def issue_tokens(registry: Registry) -> dict[str, str]:
 
 
 @pytest.fixture
-def api(db_url: str) -> Iterator[Api]:
+def route() -> str:
+    """How checks reach the writer: through the litestar route. A module that overrides
+    this fixture with ``params=ROUTES`` runs its tests both ways."""
+    return "route"
+
+
+# "route": tokens are looked up on every request, so every check goes through litestar;
+# "short": tokens are remembered and every token was used once before the test, so every
+# ordinary check takes the short way (registry.app.fastpath).
+ROUTES = ["route", "short"]
+
+
+@pytest.fixture
+def api(db_url: str, route: str) -> Iterator[Api]:
     registry = Registry.open(db_url)
     registry.load([AGREEMENTS])
     tokens = issue_tokens(registry)
-    app = create_app(registry, token_cache_seconds=0)
+    app = create_app(registry, token_cache_seconds=0 if route == "route" else 3600)
     try:
         with TestClient(app) as client:
+            if route == "short":
+                for token in tokens.values():
+                    client.get("/v1/keys", headers={"Authorization": f"Bearer {token}"})
             yield Api(client, registry, tokens)
     finally:
         registry.close()

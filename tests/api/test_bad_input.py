@@ -13,8 +13,15 @@ from litestar.testing import TestClient
 
 from registry.app import create_app
 from registry.errors import ConfigError
-from tests.api.conftest import Api
+from tests.api.conftest import ROUTES, Api
 from tests.checking.helpers import record, request
+
+
+@pytest.fixture(params=ROUTES)
+def route(request: pytest.FixtureRequest) -> str:
+    """Every test here runs with checks through the litestar route and the short way."""
+    return str(request.param)
+
 
 ICE = "irs-ice-2025-mou"
 

@@ -13,9 +13,16 @@ import anyio
 import pytest
 import tomli_w
 
-from tests.api.conftest import SYSTEM, Api
+from tests.api.conftest import ROUTES, SYSTEM, Api
 from tests.checking.helpers import AGREEMENT, record, request
 from tests.conftest import AGREEMENTS
+
+
+@pytest.fixture(params=ROUTES)
+def route(request: pytest.FixtureRequest) -> str:
+    """Every test here runs with checks through the litestar route and the short way."""
+    return str(request.param)
+
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
 OTHER_SYSTEM = "ssa-wage-records"  # the "other_system" token's

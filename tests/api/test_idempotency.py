@@ -7,11 +7,18 @@ import concurrent.futures
 from typing import Any
 
 import msgspec
+import pytest
 
 from registry.checking import decode_request
 from registry.service import Registry
-from tests.api.conftest import Api
+from tests.api.conftest import ROUTES, Api
 from tests.checking.helpers import record, request
+
+
+@pytest.fixture(params=ROUTES)
+def route(request: pytest.FixtureRequest) -> str:
+    """Every test here runs with checks through the litestar route and the short way."""
+    return str(request.param)
 
 
 def _post(api: Api, body: dict[str, object], key: str | None) -> Any:

@@ -27,11 +27,14 @@ from ..errors import answers
 from ..metrics import Metrics
 from . import registry_of
 
+PATH = "/v1/checks"
+# What an Idempotency-Key may be (also read by registry.app.fastpath).
+IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,200}$"
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
         name="Idempotency-Key",
-        pattern=r"^[\x21-\x7e]{1,200}$",
+        pattern=IDEMPOTENCY_KEY,
         description="Any string of 1 to 200 printable characters the caller chooses for this "
         "check (a UUID, say). Sent again with the same key and request, the check gets the "
         "decision logged the first time instead of a second one: retrying after a lost answer "
@@ -93,7 +96,7 @@ def _metrics(state: State) -> Metrics:
 
 
 class CheckController(Controller):
-    path = "/v1/checks"
+    path = PATH
     tags = ["checks"]  # noqa: RUF012 - litestar reads a list
 
     @post(
@@ -128,7 +131,7 @@ class CheckController(Controller):
             # of its own under ``registry serve``); the answer waits until this one is
             # durable.
             checks: Checks = state.checks  # a writer process's, or this process's
-            decision = await checks(body, _scoped(principal, idempotency_key))
+            decision = await checks(body, scoped(principal, idempotency_key))
         metrics.decided(decision)
         return decision
 
@@ -165,7 +168,7 @@ class CheckController(Controller):
                 return registry.check_stream(
                     checked,
                     ndjson_records(lines, "records"),
-                    idempotency_key=_scoped(request.user, idempotency_key),
+                    idempotency_key=scoped(request.user, idempotency_key),
                 )
 
         failed: Exception | None = None
@@ -185,7 +188,7 @@ class CheckController(Controller):
         return decision
 
 
-def _scoped(principal: Principal, key: str | None) -> tuple[str, str] | None:
+def scoped(principal: Principal, key: str | None) -> tuple[str, str] | None:
     """An idempotency key in its scope: the system a system token speaks for, else the
     token (two systems may pick the same key)."""
     if key is None:

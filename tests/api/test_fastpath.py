@@ -1,0 +1,213 @@
+"""The short way for ordinary checks (registry.app.fastpath): it answers as the litestar
+route does, and leaves to the route every request it should not take."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import litestar
+import pytest
+from litestar.testing import TestClient
+
+from registry.app import create_app
+from registry.errors import DatabaseUnavailable
+from registry.service import Registry
+from tests.api.conftest import Api, issue_tokens
+from tests.checking.helpers import record, request
+from tests.conftest import AGREEMENTS
+
+CHECKS = "/v1/checks"
+
+
+@pytest.fixture
+def routed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the requests litestar itself was given."""
+    seen: list[str] = []
+    original = litestar.Litestar.__call__
+
+    async def spy(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            seen.append(scope["path"])
+        await original(self, scope, receive, send)
+
+    monkeypatch.setattr(litestar.Litestar, "__call__", spy)
+    return seen
+
+
+def _api(db_url: str, **options: Any) -> Iterator[Api]:
+    registry = Registry.open(db_url)
+    registry.load([AGREEMENTS])
+    tokens = issue_tokens(registry)
+    try:
+        with TestClient(create_app(registry, token_cache_seconds=3600, **options)) as client:
+            yield Api(client, registry, tokens)
+    finally:
+        registry.close()
+
+
+@pytest.fixture
+def fresh(db_url: str) -> Iterator[Api]:
+    """An API whose tokens were never used: the first request of each goes to litestar."""
+    yield from _api(db_url)
+
+
+@pytest.fixture
+def small(db_url: str) -> Iterator[Api]:
+    yield from _api(db_url, max_body_bytes=2048)
+
+
+def _warm(api: Api, *roles: str) -> None:
+    for role in roles:
+        assert api.get("/v1/keys", role=role).status_code in (200, 403)
+
+
+def test_a_token_seen_before_checks_without_litestar_and_gets_the_same_answer(
+    fresh: Api, routed: list[str]
+) -> None:
+    body = request(records=[record(1)])
+    key = {"Idempotency-Key": "export-0001"}
+    first = fresh.post(CHECKS, role="system", json=body, headers=key)
+    assert routed == [CHECKS]  # the token was not known yet
+    again = fresh.post(CHECKS, role="system", json=body, headers=key)
+    other = fresh.post(CHECKS, role="system", json=request(records=[record(2)]))
+    assert routed == [CHECKS]
+    assert first.status_code == again.status_code == other.status_code == 200
+    assert again.content == first.content  # the logged decision, receipt and all
+    for name in ("content-type", "content-length"):
+        assert again.headers[name] == first.headers[name]
+    assert sorted(again.headers) == sorted(first.headers)
+    assert other.json()["allowed"] is True
+    assert other.json()["decision_id"] != first.json()["decision_id"]
+    assert fresh.registry.verify().entries == 2
+
+
+@pytest.mark.parametrize(
+    ("role", "headers", "body", "status", "to_litestar"),
+    [
+        ("reviewer", {}, request(), 403, True),  # a role that may not check
+        ("other_system", {}, request(), 403, True),  # a system token speaks for its own only
+        ("system", {"Idempotency-Key": "not a key"}, request(), 400, True),
+        ("system", {}, "{", 400, True),  # not JSON: who it speaks for cannot be read
+        ("system", {}, {"source_system": 3}, 400, True),
+        # The system can be read, the rest is wrong: the writer says so, and the answer is
+        # the route's (the error handlers are litestar's).
+        ("system", {}, {**request(), "fields": "taxpayer.name"}, 400, False),
+        ("admin", {}, request(), 200, False),  # the admin role may check any system's
+    ],
+    ids=["role", "other-system", "bad-key", "not-json", "bad-system", "bad-fields", "admin"],
+)
+def test_what_the_short_way_does_not_take_litestar_answers(
+    fresh: Api,
+    routed: list[str],
+    role: str,
+    headers: dict[str, str],
+    body: Any,
+    status: int,
+    to_litestar: bool,
+) -> None:
+    _warm(fresh, role)
+    routed.clear()
+    content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    answer = fresh.post(CHECKS, role=role, content=content, headers=headers)
+    assert answer.status_code == status, answer.text
+    assert routed == ([CHECKS] if to_litestar else [])
+    if status == 400:
+        named = answer.json().get("field")
+        assert named in ("Idempotency-Key", "fields", "source_system") or "truncated" in answer.text
+    if status != 200:
+        assert fresh.registry.verify().entries == 0
+
+
+def test_a_bad_body_gets_the_same_answer_either_way(fresh: Api, routed: list[str]) -> None:
+    bad = {**request(), "fields": "taxpayer.name"}
+    through_route = fresh.post(CHECKS, role="system", json=bad)
+    short = fresh.post(CHECKS, role="system", json=bad)
+    assert routed == [CHECKS]
+    assert short.status_code == through_route.status_code == 400
+    assert short.json() == through_route.json()
+    assert short.json()["field"] == "fields"
+
+
+def test_a_body_over_the_limit_is_left_to_litestar(small: Api, routed: list[str]) -> None:
+    _warm(small, "system")
+    routed.clear()
+    big = request(records=[record(i) for i in range(1, 40)])
+    assert len(json.dumps(big)) > 2048
+    answer = small.post(CHECKS, role="system", json=big)
+    assert answer.status_code == 413
+    assert routed == [CHECKS]
+    assert small.post(CHECKS, role="system", json=request()).status_code == 200
+    assert routed == [CHECKS]
+
+
+def _send(api: Api, chunks: list[bytes]) -> tuple[int, bytes]:
+    """POST /v1/checks straight to the application in ``chunks`` and no Content-Length,
+    as a server hands over a chunked upload."""
+    messages = [{"type": "http.request", "body": c, "more_body": True} for c in chunks]
+    messages.append({"type": "http.request", "body": b"", "more_body": False})
+    pending = iter(messages)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(pending, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": CHECKS,
+        "raw_path": CHECKS.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"authorization", f"Bearer {api.tokens['system']}".encode())],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    app = api.client.app
+    api.client.blocking_portal.call(app, scope, receive, send)  # type: ignore[union-attr]
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], b"".join(m.get("body", b"") for m in sent if "body" in m)
+
+
+def test_a_chunked_body_is_joined_and_one_over_the_limit_is_replayed_to_litestar(
+    small: Api, routed: list[str]
+) -> None:
+    _warm(small, "system")
+    routed.clear()
+    body = json.dumps(request(records=[record(1)])).encode()
+    status, answer = _send(small, [body[:100], body[100:]])
+    assert status == 200, answer
+    assert routed == []
+    big = json.dumps(request(records=[record(i) for i in range(1, 40)])).encode()
+    status, answer = _send(small, [big[i : i + 1000] for i in range(0, len(big), 1000)])
+    assert status == 413  # litestar read the chunks the short way had read, and the rest
+    assert routed == [CHECKS]
+    assert small.registry.verify().entries == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(DatabaseUnavailable("the database is down"), 503), (RuntimeError("a bug"), 500)],
+    ids=["unavailable", "internal"],
+)
+def test_an_error_from_the_writer_is_answered_as_the_route_answers_it(
+    fresh: Api, routed: list[str], error: Exception, status: int
+) -> None:
+    async def failing(body: bytes, key: Any) -> Any:
+        raise error
+
+    fresh.client.app.state.checks = failing
+    through_route = fresh.post(CHECKS, role="system", json=request())
+    assert routed == [CHECKS]
+    short = fresh.post(CHECKS, role="system", json=request())
+    assert routed == [CHECKS]
+    assert short.status_code == through_route.status_code == status
+    assert short.json() == through_route.json()
+    assert short.headers.get("retry-after") == through_route.headers.get("retry-after")
