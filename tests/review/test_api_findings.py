@@ -18,7 +18,7 @@ import yaml
 
 from registry.app import create_app
 from registry.service import Registry
-from tests.api.conftest import Api, api, issue_tokens  # noqa: F401 - api is a fixture
+from tests.api.conftest import Api, api, issue_tokens, route  # noqa: F401 - fixtures
 from tests.checking.helpers import record, request
 from tests.conftest import AGREEMENTS
 from tests.faults import api_on
