@@ -90,13 +90,24 @@ def test_a_token_seen_before_checks_without_litestar_and_gets_the_same_answer(
         ("other_system", {}, request(), 403, True),  # a system token speaks for its own only
         ("system", {"Idempotency-Key": "not a key"}, request(), 400, True),
         ("system", {}, "{", 400, True),  # not JSON: who it speaks for cannot be read
+        # Named twice, the system is the last one, as the writer reads it.
+        ("system", {}, json.dumps(request())[:-1] + ', "source_system": "other"}', 403, True),
         ("system", {}, {"source_system": 3}, 400, True),
         # The system can be read, the rest is wrong: the writer says so, and the answer is
         # the route's (the error handlers are litestar's).
         ("system", {}, {**request(), "fields": "taxpayer.name"}, 400, False),
         ("admin", {}, request(), 200, False),  # the admin role may check any system's
     ],
-    ids=["role", "other-system", "bad-key", "not-json", "bad-system", "bad-fields", "admin"],
+    ids=[
+        "role",
+        "other-system",
+        "bad-key",
+        "not-json",
+        "system-twice",
+        "bad-system",
+        "bad-fields",
+        "admin",
+    ],
 )
 def test_what_the_short_way_does_not_take_litestar_answers(
     fresh: Api,
