@@ -7,13 +7,17 @@ files from a plugins folder. The manager is built on demand, never at import tim
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import importlib.metadata
 import importlib.util
+import logging
 import re
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -23,6 +27,10 @@ from . import hookspecs
 from .checker import Checker
 
 ENTRY_POINT_GROUP = "registry.plugins"
+# A plugin still importing after this long is named in a warning, every as long again.
+SLOW_IMPORT_SECONDS = 10.0
+
+log = logging.getLogger("registry.plugins")
 BUILTIN_PLUGINS = ("registry.engine.core",)
 
 CHECKER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -140,7 +148,8 @@ def _entry_point_plugins() -> list[tuple[str, str, ModuleType]]:
         dist = entry_point.dist
         source = f"entry point ({dist.name} {dist.version})" if dist else "entry point"
         try:
-            module = entry_point.load()
+            with _watched(f"installed plugin {entry_point.name!r} ({source})"):
+                module = entry_point.load()
         except (Exception, SystemExit) as exc:  # sys.exit() there must not end the registry
             raise PluginError(
                 f"installed plugin {entry_point.name!r} ({source}) failed to load: {_why(exc)}"
@@ -156,7 +165,8 @@ def load_plugins_dir(folder: Path) -> list[ModuleType]:
     locks (links to nowhere) and macOS ``._name.py`` copies beside the files. A plugin file
     is code the operator chose to run, in this process: one that never returns from its
     import hangs the start, as any installed module would; none is given a timeout, since
-    a thread that runs on cannot be stopped."""
+    a thread that runs on cannot be stopped. The start says which one it waits for: a
+    warning names a plugin still importing after :data:`SLOW_IMPORT_SECONDS`."""
     if not folder.is_dir():
         raise PluginError(f"plugins folder {folder} does not exist")
     root = folder.resolve()
@@ -179,12 +189,37 @@ def load_plugins_dir(folder: Path) -> list[ModuleType]:
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         try:
-            spec.loader.exec_module(module)
+            with _watched(f"plugin file {path}"):
+                spec.loader.exec_module(module)
         except (Exception, SystemExit) as exc:  # sys.exit() there must not end the registry
             sys.modules.pop(module_name, None)
             raise PluginError(f"plugin file {path} failed to import: {_why(exc)}") from exc
         modules.append(module)
     return modules
+
+
+@contextlib.contextmanager
+def _watched(what: str) -> Iterator[None]:
+    """Warn, every :data:`SLOW_IMPORT_SECONDS`, while ``what`` is still importing."""
+    done = threading.Event()
+    started = time.monotonic()
+
+    def watch() -> None:
+        while not done.wait(SLOW_IMPORT_SECONDS):
+            log.warning(
+                "%s is still importing after %.0f s; the registry waits for it (a plugin "
+                "that never returns from its import hangs the start)",
+                what,
+                time.monotonic() - started,
+            )
+
+    watcher = threading.Thread(target=watch, name="registry-plugin-import", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _why(exc: BaseException) -> str:

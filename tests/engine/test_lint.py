@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 import tomli_w
 
 from registry.documents import collect, read
+from registry.engine import plugins as plugins_module
 from registry.engine.lint import has_errors, lint
 from registry.engine.plugins import PluginError, Plugins, build_plugins
 from registry.schemas import Agreement, PartiesFile, Party, Problem
@@ -655,6 +657,19 @@ def test_a_plugin_file_that_fails_to_import_is_a_plugin_error_naming_it(
     folder = plugin_dir(tmp_path, ok_plugin=BOOM, bad_plugin=source)
     with pytest.raises(PluginError, match=r"bad_plugin\.py"):
         build_plugins(folder)
+
+
+def test_a_plugin_file_slow_to_import_is_named_in_a_warning_while_the_start_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(plugins_module, "SLOW_IMPORT_SECONDS", 0.1)
+    folder = plugin_dir(tmp_path, quick_plugin=BOOM, slow_plugin="import time\ntime.sleep(0.5)\n")
+    with caplog.at_level(logging.WARNING, logger="registry.plugins"):
+        plugins = build_plugins(folder)
+    assert "boom" in plugins.names  # the start went on once the import returned
+    warned = [r.getMessage() for r in caplog.records if r.name == "registry.plugins"]
+    assert warned, "no warning while a plugin took 0.5 s to import"
+    assert all("slow_plugin.py" in m and "still importing" in m for m in warned)
 
 
 def test_two_checkers_with_the_same_name_are_a_plugin_error(tmp_path: Path) -> None:
