@@ -16,13 +16,6 @@ from registry.errors import ConfigError
 from tests.api.conftest import ROUTES, Api
 from tests.checking.helpers import record, request
 
-
-@pytest.fixture(params=ROUTES)
-def route(request: pytest.FixtureRequest) -> str:
-    """Every test here runs with checks through the litestar route and the short way."""
-    return str(request.param)
-
-
 ICE = "irs-ice-2025-mou"
 
 
@@ -70,6 +63,7 @@ INVALID_CHECKS: dict[str, tuple[Any, str | None]] = {
 }
 
 
+@pytest.mark.parametrize("route", ROUTES)  # through the litestar route and the short way
 @pytest.mark.parametrize("case", list(INVALID_CHECKS))
 def test_an_invalid_check_is_400_naming_the_field_and_records_nothing(api: Api, case: str) -> None:
     body, field = INVALID_CHECKS[case]
