@@ -3,10 +3,11 @@ token for every role."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import pytest
 from litestar.testing import TestClient
 
@@ -35,6 +36,47 @@ class Api:
 
     def put(self, path: str, role: str = "admin", **kw: Any) -> Any:
         return self.client.put(path, headers=self.headers(role, **kw.pop("headers", {})), **kw)
+
+
+def post_in_chunks(
+    api: Api, path: str, chunks: Iterable[bytes], headers: list[tuple[bytes, bytes]], ends: bool
+) -> tuple[int, bytes]:
+    """POST ``chunks`` straight to the application, as a server such as granian hands over
+    a chunked upload (the test client would join them), with no Content-Length; without
+    ``ends`` the client goes away after the last one. The status and body answered."""
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks
+    ]
+    if ends:
+        messages.append({"type": "http.request", "body": b"", "more_body": False})
+    pending = iter(messages)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(pending, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    anyio.run(api.client.app, scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], body
 
 
 def issue_tokens(registry: Registry) -> dict[str, str]:

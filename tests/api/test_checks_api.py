@@ -9,11 +9,10 @@ import tomllib
 from collections.abc import Iterable
 from typing import Any
 
-import anyio
 import pytest
 import tomli_w
 
-from tests.api.conftest import ROUTES, SYSTEM, Api
+from tests.api.conftest import ROUTES, SYSTEM, Api, post_in_chunks
 from tests.checking.helpers import AGREEMENT, record, request
 from tests.conftest import AGREEMENTS
 
@@ -46,42 +45,11 @@ class Upload:
 def upload(api: Api, chunks: Iterable[bytes], *, role: str = "system", ends: bool = True) -> Upload:
     """POST /v1/checks/records in ``chunks``; without ``ends`` the client goes away after
     the last one."""
-    messages: list[dict[str, Any]] = [
-        {"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks
+    headers = [
+        (b"authorization", api.headers(role)["Authorization"].encode()),
+        (b"content-type", b"application/x-ndjson"),
     ]
-    if ends:
-        messages.append({"type": "http.request", "body": b"", "more_body": False})
-    pending = iter(messages)
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return next(pending, {"type": "http.disconnect"})
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/checks/records",
-        "raw_path": b"/v1/checks/records",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"authorization", api.headers(role)["Authorization"].encode()),
-            (b"content-type", b"application/x-ndjson"),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-        "state": {},
-    }
-    anyio.run(api.client.app, scope, receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return Upload(start["status"], body)
+    return Upload(*post_in_chunks(api, "/v1/checks/records", chunks, headers, ends))
 
 
 def in_chunks(body: bytes, size: int = 65_000) -> list[bytes]:

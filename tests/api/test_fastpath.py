@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from registry.app import create_app
 from registry.errors import DatabaseUnavailable
 from registry.service import Registry
-from tests.api.conftest import Api, issue_tokens
+from tests.api.conftest import Api, issue_tokens, post_in_chunks
 from tests.checking.helpers import record, request
 from tests.conftest import AGREEMENTS
 
@@ -154,37 +154,9 @@ def test_a_body_over_the_limit_is_left_to_litestar(small: Api, routed: list[str]
 
 
 def _send(api: Api, chunks: list[bytes]) -> tuple[int, bytes]:
-    """POST /v1/checks straight to the application in ``chunks`` and no Content-Length,
-    as a server hands over a chunked upload."""
-    messages = [{"type": "http.request", "body": c, "more_body": True} for c in chunks]
-    messages.append({"type": "http.request", "body": b"", "more_body": False})
-    pending = iter(messages)
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return next(pending, {"type": "http.disconnect"})
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": CHECKS,
-        "raw_path": CHECKS.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"authorization", f"Bearer {api.tokens['system']}".encode())],
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-    }
-    app = api.client.app
-    api.client.blocking_portal.call(app, scope, receive, send)  # type: ignore[union-attr]
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    return start["status"], b"".join(m.get("body", b"") for m in sent if "body" in m)
+    """POST /v1/checks in ``chunks`` with no Content-Length."""
+    authorization = f"Bearer {api.tokens['system']}".encode()
+    return post_in_chunks(api, CHECKS, chunks, [(b"authorization", authorization)], True)
 
 
 def test_a_chunked_body_is_joined_and_one_over_the_limit_is_replayed_to_litestar(
