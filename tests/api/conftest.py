@@ -38,6 +38,24 @@ class Api:
         return self.client.put(path, headers=self.headers(role, **kw.pop("headers", {})), **kw)
 
 
+def asgi_scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """The scope of an HTTP request from a local client, as a server hands it over."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+    }
+
+
 def post_in_chunks(
     api: Api, path: str, chunks: Iterable[bytes], headers: list[tuple[bytes, bytes]], ends: bool
 ) -> tuple[int, bytes]:
@@ -58,21 +76,7 @@ def post_in_chunks(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-        "state": {},
-    }
+    scope = {**asgi_scope("POST", path, headers), "state": {}}
     anyio.run(api.client.app, scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")

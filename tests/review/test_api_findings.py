@@ -18,7 +18,7 @@ import yaml
 
 from registry.app import create_app
 from registry.service import Registry
-from tests.api.conftest import Api, api, issue_tokens, route  # noqa: F401 - fixtures
+from tests.api.conftest import Api, api, asgi_scope, issue_tokens, route  # noqa: F401 - fixtures
 from tests.checking.helpers import record, request
 from tests.conftest import AGREEMENTS
 from tests.faults import api_on
@@ -209,23 +209,6 @@ def served(tmp_path: Path) -> Iterator[tuple[Registry, dict[str, str]]]:
         registry.close()
 
 
-def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 5000),
-    }
-
-
 def test_stalled_record_uploads_do_not_starve_the_other_routes(
     served: tuple[Registry, dict[str, str]],
 ) -> None:
@@ -262,7 +245,7 @@ def test_stalled_record_uploads_do_not_starve_the_other_routes(
             async def send(message: dict[str, Any]) -> None:
                 pass
 
-            scope = _scope("POST", "/v1/checks/records", upload_headers)
+            scope = asgi_scope("POST", "/v1/checks/records", upload_headers)
             await app(scope, receive, send)  # type: ignore[arg-type]
 
         async def list_agreements() -> None:
@@ -273,7 +256,7 @@ def test_stalled_record_uploads_do_not_starve_the_other_routes(
                 if message["type"] == "http.response.start":
                     answered["agreements"] = message["status"]
 
-            scope = _scope("GET", "/v1/agreements", legal_headers)
+            scope = asgi_scope("GET", "/v1/agreements", legal_headers)
             await app(scope, receive, send)  # type: ignore[arg-type]
 
         async with app.lifespan(), anyio.create_task_group() as group:
