@@ -27,11 +27,11 @@ from . import hookspecs
 from .checker import Checker
 
 ENTRY_POINT_GROUP = "registry.plugins"
+BUILTIN_PLUGINS = ("registry.engine.core",)
 # A plugin still importing after this long is named in a warning, every as long again.
 SLOW_IMPORT_SECONDS = 10.0
 
 log = logging.getLogger("registry.plugins")
-BUILTIN_PLUGINS = ("registry.engine.core",)
 
 CHECKER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
