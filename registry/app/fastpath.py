@@ -17,6 +17,11 @@ send. Every other request, and every request that fails one of those tests befor
 anything is sent to the writer, is handed to litestar unchanged, with the body read so
 far replayed: the route then answers it (401, 403, 400, 413...) exactly as before. An
 error from the writer is answered by the same exception handlers as in the route.
+
+Only tokens the authentication middleware validated are taken (its cache), but what the
+middleware and the route check after that (the role, the system) is checked again here:
+a rule added there must be added here too. ``tests/api/test_fastpath.py`` holds the two
+ways to the same answers, and the check tests run both ways.
 """
 
 from __future__ import annotations
