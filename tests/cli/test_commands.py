@@ -60,6 +60,25 @@ def test_lint_reports_file_line_and_field_and_exits_2(run, write_files) -> None:
     assert "did you mean 'permitted'?" in result.output
 
 
+def test_lint_prints_every_problem_of_a_file_full_of_unknown_keys_in_order(
+    run, write_files
+) -> None:
+    # 600 unknown keys: 1,200 lines with their hints, printed 1,000 lines at a time; the
+    # first 100 near misses of a table get a "did you mean", the rest the valid fields.
+    keys = [f"title{i:03d}" for i in range(600)]
+    folder = write_files([agreement_data(id="noisy-mou", **dict.fromkeys(keys, 1))])
+    result = run("agreements", "lint", str(folder))
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    named = [line for line in lines if "error: unknown field" in line]
+    assert [line.split("'")[1] for line in named] == keys
+    hints = [line for line in lines if line.startswith("    hint: ")]
+    assert len(hints) == 600
+    assert sum("did you mean 'title'?" in h for h in hints) == 100
+    assert all("valid fields here: id, title" in h for h in hints[100:])
+    assert lines[-1] == "600 errors, 0 warnings in 2 files"
+
+
 def test_lint_with_only_warnings_exits_0(run, write_files) -> None:
     folder = write_files([agreement_data(review_notice_days=5000)])
     result = run("agreements", "lint", str(folder))
