@@ -52,13 +52,12 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
             header = f"Bearer {connection.query_params.get('token', '')}"
         if not header and _is_ui(connection.scope["path"]):
             header = f"Bearer {connection.cookies.get(UI_COOKIE, '')}"
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer(header)
+        if token is None:
             raise NotAuthorizedException(
                 "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
             )
         tokens: Tokens = connection.app.state.tokens
-        token = token.strip()
         failures: FailedAttempts = connection.app.state.failed_auth
         client = connection.client.host if connection.client else "unknown"
         # A token seen in the last few seconds is known without the database; otherwise a
@@ -153,9 +152,21 @@ def allow(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitabl
     return guard
 
 
+def bearer(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None for anything else."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def may_speak_for(principal: Principal, source_system: str | None) -> bool:
+    """A system token speaks only for its own data system; other roles for any."""
+    return principal.role != "system" or source_system == principal.system
+
+
 def speaks_for(principal: Principal, source_system: str | None) -> None:
-    """A system token speaks only for its own data system."""
-    if principal.role == "system" and source_system != principal.system:
+    """Refuse (403) a system token that asks for another data system."""
+    if not may_speak_for(principal, source_system):
         raise PermissionDeniedException(
             f"this token speaks for system '{principal.system}', not '{source_system}'"
         )
