@@ -60,6 +60,7 @@ class Tokens:
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Principal, datetime.datetime | None]] = {}
         self._lock = threading.Lock()
+        self._revocations = 0  # so that a validation that raced a revocation is not kept
 
     def create(
         self,
@@ -107,6 +108,7 @@ class Tokens:
                 raise NotFound(f"no token '{token_id}'")
             found = rows.find(session, token_id)
         with self._lock:
+            self._revocations += 1
             self._cache = {k: v for k, v in self._cache.items() if v[1].token_id != token_id}
         assert found is not None
         return found[0]
@@ -137,6 +139,7 @@ class Tokens:
         if match is None:
             return None
         token_id, secret = match.groups()
+        revocations = self._revocations
         with self.db.read() as session:
             found = rows.find(session, token_id)
         stored = found[1] if found is not None else _DUMMY_HASH
@@ -149,6 +152,8 @@ class Tokens:
             token_id=info.token_id, name=info.name, role=info.role, system=info.system
         )
         with self._lock:
+            if self._revocations != revocations:
+                return principal  # read before a revocation here: valid then, not kept
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = (time.monotonic(), principal, info.expires_at)

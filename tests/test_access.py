@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from registry import access
 from registry.access import Tokens
 from registry.cli import main
 from registry.errors import InvalidInput, NotFound
@@ -75,6 +77,25 @@ def test_a_revoked_token_stops_working_at_once_in_this_process(db: Database) -> 
     assert tokens.authenticate(issued.token) is not None  # now cached
     revoked = tokens.revoke(issued.info.token_id, by="admin")
     assert revoked.revoked_at is not None and revoked.revoked_by == "admin"
+    assert tokens.authenticate(issued.token) is None
+
+
+def test_a_validation_that_raced_a_revocation_is_not_remembered(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = Tokens(db, cache_seconds=60)
+    issued = tokens.create("legal", name="counsel", by="t")
+    find = access.rows.find
+
+    def read_then_revoked(session: Any, token_id: str) -> Any:
+        found = find(session, token_id)  # still active when read
+        monkeypatch.setattr(access.rows, "find", find)
+        tokens.revoke(token_id, by="admin")  # and revoked before it is remembered
+        return found
+
+    monkeypatch.setattr(access.rows, "find", read_then_revoked)
+    assert tokens.authenticate(issued.token) is not None  # it raced the revocation
+    assert tokens.remembered(issued.token) is None
     assert tokens.authenticate(issued.token) is None
 
 

@@ -10,10 +10,10 @@ worker can pass to the writer.
 :class:`RegistryApp` is the litestar application with one addition: a request that is
 plainly an ordinary check (``POST /v1/checks``, a token this worker validated in the
 last few seconds whose role may check and whose system is the one the body names, at
-most one ``Authorization`` and one valid ``Idempotency-Key`` header, a body under
-:data:`~registry.writer.LARGE_BODY` and under the configured limit) goes straight to
-the writer and its decision is answered with the same bytes and headers the route would
-send. Every other request, and every request that fails one of those tests before
+most one ``Authorization`` and one valid ``Idempotency-Key`` header, a valid ``Host``,
+a body of at most :data:`~registry.writer.LARGE_BODY` bytes and within the configured
+limit) goes straight to the writer and its decision is answered with the same bytes and
+headers the route would send. Every other request, and every request that fails one of those tests before
 anything is sent to the writer, is handed to litestar unchanged, with the body read so
 far replayed: the route then answers it (401, 403, 400, 413...) exactly as before. An
 error from the writer is answered by the same exception handlers as in the route.
@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar._asgi.utils import is_valid_host
 from litestar.serialization import encode_json
 from litestar.types import (
     HTTPResponseBodyEvent,
@@ -50,6 +51,7 @@ from .errors import handle
 from .routes.checks import IDEMPOTENCY_KEY, PATH, scoped
 
 _JSON = [(b"content-type", b"application/json")]
+_DIGITS = 12  # a longer Content-Length is over any limit (and int() refuses 4,300 digits)
 _KEY = re.compile(IDEMPOTENCY_KEY)
 
 
@@ -59,7 +61,7 @@ class RegistryApp(Litestar):
     max_fast_body: int = LARGE_BODY
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+        if scope["type"] != "http" or _routed_path(scope) != PATH or scope["method"] != "POST":
             await super().__call__(scope, receive, send)
             return
         admitted = self._admitted(scope)
@@ -68,7 +70,11 @@ class RegistryApp(Litestar):
             return
         principal, key = admitted
         messages: list[ReceiveMessage] = []
-        body = await self._body(receive, messages)
+        try:
+            body = await self._body(receive, messages)
+        except Exception as exc:  # the server's receive failed: litestar answers it
+            await super().__call__(scope, _replaying(messages, _raising(exc)), send)
+            return
         if body is None or not self._speaks_for(principal, body):
             await super().__call__(scope, _replaying(messages, receive), send)
             return
@@ -80,9 +86,14 @@ class RegistryApp(Litestar):
         tokens = getattr(self.state, "tokens", None)
         if tokens is None or getattr(self.state, "checks", None) is None:
             return None  # not started
-        authorization = key = None
+        authorization = key = host = None
         for name, value in scope["headers"]:
-            if name == b"authorization":
+            if name == b"host":
+                if host is None:  # litestar looks at the first one
+                    host = value
+                    if not is_valid_host(value):
+                        return None
+            elif name == b"authorization":
                 if authorization is not None:
                     return None
                 authorization = value.decode("latin-1")
@@ -90,7 +101,9 @@ class RegistryApp(Litestar):
                 if key is not None:
                     return None
                 key = value.decode("latin-1")
-            elif name == b"content-length" and (not value.isdigit() or int(value) > self._limit()):
+            elif name == b"content-length" and (
+                not value.isdigit() or len(value) > _DIGITS or int(value) > self._limit()
+            ):
                 return None
         if authorization is None or (key is not None and not _KEY.fullmatch(key)):
             return None
@@ -151,6 +164,22 @@ class RegistryApp(Litestar):
         headers = [*_JSON, (b"content-length", str(len(answer)).encode())]
         await send(HTTPResponseStartEvent(type="http.response.start", status=200, headers=headers))
         await send(HTTPResponseBodyEvent(type="http.response.body", body=answer, more_body=False))
+
+
+def _routed_path(scope: Scope) -> str:
+    """The path litestar routes: without the ``root_path`` it was mounted under."""
+    path: str = scope["path"]
+    root_path = scope.get("root_path", "")
+    return path.split(root_path, maxsplit=1)[-1] if root_path else path
+
+
+def _raising(exc: Exception) -> Receive:
+    """``receive`` that raises ``exc`` again, as the server's did."""
+
+    async def receive() -> ReceiveMessage:
+        raise exc
+
+    return receive
 
 
 def _replaying(messages: Iterable[ReceiveMessage], receive: Receive) -> Receive:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import litestar
 import pytest
 from litestar.testing import TestClient
@@ -14,7 +15,7 @@ from litestar.testing import TestClient
 from registry.app import create_app
 from registry.errors import DatabaseUnavailable
 from registry.service import Registry
-from tests.api.conftest import Api, issue_tokens, post_in_chunks
+from tests.api.conftest import Api, asgi_scope, issue_tokens, post_in_chunks
 from tests.checking.helpers import record, request
 from tests.conftest import AGREEMENTS
 
@@ -194,3 +195,78 @@ def test_an_error_from_the_writer_is_answered_as_the_route_answers_it(
     assert short.status_code == through_route.status_code == status
     assert short.json() == through_route.json()
     assert short.headers.get("retry-after") == through_route.headers.get("retry-after")
+
+
+def _asgi(api: Api, scope: dict[str, Any], messages: list[Any]) -> tuple[int, bytes]:
+    """Hand ``scope`` straight to the application, as a server would; the client's
+    ``messages`` in turn (an exception among them is raised by ``receive``)."""
+    pending = iter(messages)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> Any:
+        message = next(pending, {"type": "http.disconnect"})
+        if isinstance(message, Exception):
+            raise message
+        return message
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    anyio.run(api.client.app, {**scope, "state": {}}, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def _check_scope(api: Api, path: str = CHECKS, **over: Any) -> dict[str, Any]:
+    headers = [(b"authorization", f"Bearer {api.tokens['system']}".encode())]
+    return {**asgi_scope("POST", path, headers + over.pop("headers", [])), **over}
+
+
+BODY = json.dumps(request(records=[record(1)])).encode()
+
+
+@pytest.mark.parametrize(
+    ("over", "status"),
+    [
+        ({"headers": [(b"host", b"bad host")]}, 400),  # litestar refuses it before routing
+        ({"headers": [(b"content-length", b"0" * 5000 + str(len(BODY)).encode())]}, 400),
+        ({"root_path": "/v1"}, 404),  # mounted under /v1, this is /v1/v1/checks
+    ],
+    ids=["bad-host", "long-content-length", "root-path"],
+)
+def test_what_litestar_refuses_before_routing_is_left_to_it(
+    fresh: Api, routed: list[str], over: dict[str, Any], status: int
+) -> None:
+    _warm(fresh, "system")
+    routed.clear()
+    got, answer = _asgi(fresh, _check_scope(fresh, **over), [_whole(BODY)])
+    assert got == status, answer
+    assert routed == [CHECKS]
+    assert fresh.registry.verify().entries == 0
+
+
+def test_under_a_root_path_the_short_way_is_still_taken(fresh: Api, routed: list[str]) -> None:
+    _warm(fresh, "system")
+    routed.clear()
+    scope = _check_scope(fresh, "/registry" + CHECKS, root_path="/registry")
+    status, answer = _asgi(fresh, scope, [_whole(BODY)])
+    assert status == 200, answer
+    assert json.loads(answer)["allowed"] is True
+    assert routed == []
+
+
+def test_a_receive_that_fails_mid_body_is_answered_by_litestar(
+    fresh: Api, routed: list[str]
+) -> None:
+    _warm(fresh, "system")
+    routed.clear()
+    partial = {"type": "http.request", "body": BODY[:50], "more_body": True}
+    status, answer = _asgi(fresh, _check_scope(fresh), [partial, OSError("reset")])
+    assert status == 500
+    assert json.loads(answer)["status_code"] == 500
+    assert routed == [CHECKS]
+    assert fresh.registry.verify().entries == 0
+
+
+def _whole(body: bytes) -> dict[str, Any]:
+    return {"type": "http.request", "body": body, "more_body": False}
