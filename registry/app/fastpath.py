@@ -13,10 +13,11 @@ last few seconds whose role may check and whose system is the one the body names
 most one ``Authorization`` and one valid ``Idempotency-Key`` header, a valid ``Host``,
 a body of at most :data:`~registry.writer.LARGE_BODY` bytes and within the configured
 limit) goes straight to the writer and its decision is answered with the same bytes and
-headers the route would send. Every other request, and every request that fails one of those tests before
-anything is sent to the writer, is handed to litestar unchanged, with the body read so
-far replayed: the route then answers it (401, 403, 400, 413...) exactly as before. An
-error from the writer is answered by the same exception handlers as in the route.
+headers the route would send. Every other request, and every request that fails one of
+those tests before anything is sent to the writer, is handed to litestar unchanged, with
+the body read so far replayed: the route then answers it (401, 403, 400, 413...) exactly
+as before. An error from the writer is answered by the same exception handlers as in the
+route.
 
 Only tokens the authentication middleware validated are taken (its cache), but what the
 middleware and the route check after that (the role, the system) is checked again here:
