@@ -15,7 +15,7 @@ from msgspec import Meta
 KeyId = Annotated[
     str,
     Meta(
-        pattern=r"^[0-9a-f]{16}$",
+        pattern=r"^[0-9a-f]{16}(?!\n)$",  # see types._END
         description="The first 16 hex digits of the SHA-256 of the raw 32-byte public key.",
         examples=["3f9a0c1d2e4b5a69"],
     ),

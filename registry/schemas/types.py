@@ -6,10 +6,14 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
-FIELD_PATH_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
-FIELD_PATTERN_PATTERN = r"^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)*$"
-CHECKER_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+# Python's ``$`` (msgspec searches with ``re``) also matches before a final newline, which
+# would let "taxpayer.tin\n" through as a second spelling of a field, signed as such in a
+# receipt; ``(?!\n)`` refuses it and means nothing to a JSON Schema's ECMAScript ``$``.
+_END = r"(?!\n)$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*" + _END
+FIELD_PATH_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*" + _END
+FIELD_PATTERN_PATTERN = r"^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)*" + _END
+CHECKER_NAME_PATTERN = r"^[a-z][a-z0-9_]*" + _END
 
 Slug = Annotated[
     str,

@@ -68,8 +68,8 @@ def test_a_reviewer_reads_the_expiring_list_and_records_a_review(
     assert "irs-state-revenue-6103d" in expiring.inner_text()
 
     expiring.get_by_role("link", name="irs-ice-2025-mou").click()
-    assert page.url.endswith("/ui/agreements/irs-ice-2025-mou")
-    assert page.get_by_role("heading", name="Record a review").is_visible()
+    page.wait_for_url("**/ui/agreements/irs-ice-2025-mou")
+    page.get_by_role("heading", name="Record a review").wait_for(state="visible")
 
     next_review = (datetime.date.today() + datetime.timedelta(days=200)).isoformat()
     page.get_by_label("Outcome").select_option("amend")
@@ -103,5 +103,6 @@ def test_an_auditor_sees_no_review_form_but_the_disclosure_search(
     page.get_by_role("link", name="Disclosures").click()
     page.get_by_label("The person's identifier").fill("100000001")
     page.get_by_role("button", name="Search").click()
-    assert page.get_by_role("heading", name="0 disclosures found").is_visible()
+    # is_visible() would answer at once, before the answer page may have loaded.
+    page.get_by_role("heading", name="0 disclosures found").wait_for(state="visible")
     assert "100000001" not in page.url
