@@ -23,12 +23,14 @@ when it certainly was not recorded:
   with the same key with the decision it logged the first time. So a check is retried
   like a GET: after a read timeout, a dropped connection, or a 502, 503 or 504. To repeat
   a check later yourself, pass the same ``idempotency_key``.
-- POST ``/v1/checks/records`` and ``/v1/decisions/{id}/cancel``: retried only when the
-  request never reached the server (``httpx.ConnectError``, ``ConnectTimeout``,
-  ``PoolTimeout``) or on a 503 answer, which the registry gives only when nothing was
-  recorded. A read timeout, a dropped connection after sending, or any other 5xx answer is
-  never retried: it raises :class:`OutcomeUnknown`, since a decision may have been
-  recorded. Look it up before checking again.
+- POST ``/v1/checks/records`` (``check_records``): under an idempotency key too, and
+  retried as a check when its records can be sent again (below).
+- Once an attempt of a keyed check may have been recorded (it was sent and no answer came
+  back, or the answer was a 502 or 504), a later failure (the retries used up, or a 5xx
+  answer to a retry) raises :class:`OutcomeUnknown` carrying the key, never an error that
+  says nothing was recorded.
+- POST ``/v1/decisions/{id}/cancel``: no key, but a cancellation happens once, so it is
+  sent again after a lost answer and a repeat refused as already cancelled is read back.
 - A streamed records body is sent again only if it can be replayed from its start: a
   path, a seekable file, or a re-iterable collection such as a list. An iterator that
   has been (even partly) consumed is never sent again.
@@ -159,8 +161,9 @@ class OutcomeUnknown(ClientError):
 
 
 class TransferDenied(RegistryError):
-    """:meth:`Client.require` was told no. ``decision`` is the whole decision and
-    ``reasons`` every reason; the message lists their codes and messages."""
+    """:meth:`Client.require` was told no, or got a decision cancelled since. ``decision``
+    is the whole decision and ``reasons`` every reason; the message lists their codes and
+    messages (or says the decision was cancelled)."""
 
     def __init__(self, decision: Decision) -> None:
         under = (
@@ -169,7 +172,13 @@ class TransferDenied(RegistryError):
             else decision.agreement or "no agreement"
         )
         lines = [f"transfer denied (decision {decision.decision_id}, {under}):"]
-        lines += [f"- {r.code}: {r.message}" for r in decision.reasons] or ["- (no reason given)"]
+        if decision.allowed and decision.cancelled:
+            lines = [f"transfer no longer allowed (decision {decision.decision_id}, {under}):"]
+            lines.append("- the decision was cancelled: check again for a new one")
+        else:
+            lines += [f"- {r.code}: {r.message}" for r in decision.reasons] or [
+                "- (no reason given)"
+            ]
         super().__init__("\n".join(lines))
         self.decision = decision
         self.reasons: tuple[Reason, ...] = decision.reasons
@@ -384,10 +393,22 @@ class Client:
             "/v1/checks/records", body, "application/x-ndjson", idempotency_key
         )
 
-    def require(self, request: CheckInput, records: Records | None = None) -> Decision:
-        """The allowed decision, or :class:`TransferDenied` with every reason."""
-        decision = self.check(request) if records is None else self.check_records(request, records)
-        if not decision.allowed:
+    def require(
+        self,
+        request: CheckInput,
+        records: Records | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Decision:
+        """The allowed decision, or :class:`TransferDenied` with every reason. A decision
+        allowed and cancelled since (a check sent again under the key of one that was
+        cancelled gets it back) is refused too: it allows no export any more."""
+        key = idempotency_key
+        if records is None:
+            decision = self.check(request, idempotency_key=key)
+        else:
+            decision = self.check_records(request, records, idempotency_key=key)
+        if not decision.allowed or decision.cancelled:
             raise TransferDenied(decision)
         return decision
 
@@ -454,6 +475,8 @@ class Client:
     ) -> Decision:
         """POST a check under an idempotency key (a new UUID when none is given): every
         attempt carries the same key, so retries are safe."""
+        if key == "":
+            raise ValueError("idempotency_key is empty: give a key, or None for a new one")
         key = key or str(uuid.uuid4())
         answer = self._call(
             "POST",
@@ -520,7 +543,7 @@ class Client:
                 attempt += 1
                 continue
             if not answer.is_success and answer.status_code not in accept:
-                if key is not None and in_doubt and answer.status_code in retry_on:
+                if key is not None and in_doubt and answer.status_code >= 500:
                     raise self._in_doubt(method, path, key, f"HTTP {answer.status_code}")
                 raise self._error(answer, idempotent=idempotent, outcome=outcome, body=body)
             return answer
@@ -537,7 +560,7 @@ class Client:
         )
 
     def _wait(self, attempt: int, retry_after: float | None) -> None:
-        delay = self.backoff * 2**attempt
+        delay = self.backoff * 2 ** min(attempt, 60)  # max_wait caps it long before
         delay = delay / 2 + random.uniform(0, delay / 2)
         if retry_after is not None:
             delay = max(delay, retry_after)

@@ -8,6 +8,7 @@ import datetime
 import email.utils
 import io
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,6 +214,20 @@ def test_cancel_releases_an_allowed_decision_once(served: Served) -> None:
         assert cancelled.cancelled and client.decision(allowed.decision_id).cancelled
         with pytest.raises(ConflictError, match="already cancelled"):
             client.cancel(allowed.decision_id, "again")
+
+
+def test_require_refuses_a_decision_cancelled_since(served: Served) -> None:
+    # The recovery after OutcomeUnknown is to send the check again under its key; if the
+    # decision was cancelled meanwhile, that answer allows no export.
+    with served.client() as client:
+        key = f"require-{uuid.uuid4()}"
+        body = request(records=[record(1)])
+        allowed = client.require(body, idempotency_key=key)
+        client.cancel(allowed.decision_id, "the export did not happen")
+        with pytest.raises(TransferDenied, match="cancelled") as raised:
+            client.require(body, idempotency_key=key)
+    assert raised.value.decision.decision_id == allowed.decision_id
+    assert raised.value.decision.allowed and raised.value.decision.cancelled
 
 
 def test_an_unknown_decision_is_not_found(served: Served) -> None:
@@ -554,3 +569,39 @@ def test_a_check_only_refused_or_503_is_still_nothing_recorded() -> None:
     script = Script(httpx.ConnectError("refused"), answer(503), answer(503))
     with script.mock(retries=2) as client, pytest.raises(ServiceUnavailable):
         client.check(request())
+
+
+@pytest.mark.parametrize("records_", [None, [record(1)]], ids=["check", "check_records"])
+def test_a_500_after_an_attempt_in_doubt_is_outcome_unknown_with_its_key(
+    records_: list[dict[str, Any]] | None,
+) -> None:
+    # The timed-out attempt may have been recorded: a plain error would read as "failed".
+    script = Script(httpx.ReadTimeout("slow"), answer(500))
+    with script.mock() as client, pytest.raises(OutcomeUnknown) as raised:
+        if records_ is None:
+            client.check(request(), idempotency_key="export-0500")
+        else:
+            client.check_records(request(), records_, idempotency_key="export-0500")
+    assert raised.value.idempotency_key == "export-0500"
+    assert len(script.requests) == 2
+
+
+def test_require_sends_the_key_it_is_given() -> None:
+    script = Script(answer(200))
+    with script.mock() as client:
+        assert client.require(request(), idempotency_key="export-0007") == DECISION
+    assert script.requests[0].headers["idempotency-key"] == "export-0007"
+
+
+def test_an_empty_key_is_refused_not_replaced() -> None:
+    script = Script(answer(200))
+    with script.mock() as client, pytest.raises(ValueError, match="idempotency_key"):
+        client.check(request(), idempotency_key="")
+    assert script.requests == []
+
+
+def test_many_retries_wait_at_most_max_wait() -> None:
+    script = Script()
+    with script.mock(max_wait=7.0) as client:
+        client._wait(5000, None)  # 2**5000 seconds, were it not capped
+    assert script.waits == [7.0]
