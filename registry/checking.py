@@ -128,13 +128,16 @@ class Checking:
         load_catalog: Callable[[Any], Catalog],
         timeout: float,
         signer: Callable[[], Signer],
+        signer_stamp: Callable[[], object] = lambda: None,
     ) -> None:
         self.db = db
         self.evaluator = evaluator
         self._make_hasher = hasher
         self._hasher: SubjectHasher | None = None
         self._make_signer = signer
+        self._signer_stamp = signer_stamp
         self._signer: Signer | None = None
+        self._signed_with: object = None  # the stamp of the key file the signer was read from
         self._signer_lock = threading.Lock()  # not the catalog's: see ``signer``
         self._load_catalog = load_catalog
         self._catalog: Catalog | None = None
@@ -161,10 +164,16 @@ class Checking:
         """The receipt-signing key, read (or created) and registered in the database on
         first use: before a check takes the log's lock, so that a key file that cannot be
         read fails the check before anything is logged. Its own lock: registering the key
-        waits for the database, whose lock a check may hold while it reads the catalog."""
+        waits for the database, whose lock a check may hold while it reads the catalog.
+
+        Read again when the key's file was replaced (``signer_stamp``, its inode, size and
+        time, changed): a key rotated by replacing the file signs from the next check on,
+        without a restart, as docs/checks.md says."""
+        stamp = self._signer_stamp()
         with self._signer_lock:
-            if self._signer is None:
+            if self._signer is None or stamp != self._signed_with:
                 self._signer = self._make_signer()
+                self._signed_with = stamp
             return self._signer
 
     def catalog(self, revision: int, session: Any) -> Catalog:

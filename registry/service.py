@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime
 import getpass
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -92,6 +93,7 @@ class Registry:
             self._load_catalog,
             settings.check_timeout,
             self._signer,
+            self._signing_key_stamp,
         )
 
     def _subject_hasher(self) -> SubjectHasher:
@@ -108,6 +110,15 @@ class Registry:
         retrying(record_key_id)  # two processes may record it first at once
         self._subject_key_id = hasher.key_id
         return hasher
+
+    def _signing_key_stamp(self) -> object:
+        """What changes when the key file is replaced or rewritten (None while it is
+        missing: the next check creates it)."""
+        try:
+            found = os.stat(self.settings.signing_key_path())
+        except OSError:
+            return None
+        return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
 
     def _signer(self) -> Signer:
         signer = Signer.load_or_create(self.settings.signing_key_path())

@@ -383,6 +383,25 @@ def test_a_new_key_file_adds_a_key_and_old_receipts_still_verify(
         assert rotated.verify_receipt(again).decision_id == old.decision_id
 
 
+def test_a_key_file_replaced_under_a_running_registry_signs_the_next_check(
+    reg: Registry, key_file: Path, tmp_path: Path
+) -> None:
+    old = reg.check(request(records=[record(1)]))
+    assert old.receipt
+    old_kid = reg.verify_receipt(old.receipt).kid
+    same = reg.check(request(records=[record(2)]))
+    assert same.receipt and reg.verify_receipt(same.receipt).kid == old_kid  # read once
+    fresh = tmp_path / "fresh.pem"
+    Signer.load_or_create(fresh)
+    fresh.replace(key_file)  # as an operator rotating the key would
+    new = reg.check(request(records=[record(3)]))
+    assert new.receipt
+    assert reg.verify_receipt(new.receipt).kid == Signer.load_or_create(key_file).key_id
+    assert reg.verify_receipt(new.receipt).kid != old_kid
+    assert len(reg.public_keys()) == 2
+    assert reg.verify_receipt(old.receipt).kid == old_kid  # still verifies
+
+
 def test_an_unreadable_key_file_fails_the_check_before_anything_is_logged(
     db_url: str, key_file: Path
 ) -> None:
