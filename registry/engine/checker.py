@@ -12,6 +12,12 @@ import msgspec
 from ..schemas import Agreement, CheckRequest, Party, Problem
 from ..schemas.types import AgreementStatus
 
+# What a plugin may raise and still only fail itself (a check denies with checker_failed,
+# a lint rule gives an error): any exception, and also SystemExit and KeyboardInterrupt,
+# which a plugin's own code could raise (``sys.exit`` in a library, say) and which would
+# otherwise end the check, or the service's event loop, instead of denying.
+PLUGIN_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
+
 
 @dataclasses.dataclass(frozen=True)
 class LintContext:

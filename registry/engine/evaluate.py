@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..schemas import Agreement, Reason
-from .checker import Finding, Transfer, decode_table
+from .checker import PLUGIN_FAILURES, Finding, Transfer, decode_table
 from .plugins import Plugins
 
 MAX_RECORD_INDEXES = 1000
@@ -99,7 +99,7 @@ class Evaluator:
             config = configs[name] = decode_table(checker, agreement)
             prepared[name] = checker.prepare(agreement, config)
             return checker.term_end(agreement, config)
-        except Exception as exc:
+        except PLUGIN_FAILURES as exc:
             broken[name] = f"{type(exc).__name__}: {exc}"
             return None
 
@@ -137,7 +137,7 @@ class Evaluator:
                     policy.agreement, policy.configs.get(name), as_of
                 )
                 flags.extend(_code(name, flag) for flag in found)
-            except Exception:
+            except PLUGIN_FAILURES:
                 flags.append(f"{name}.broken")
         return tuple(flags)
 
@@ -162,7 +162,7 @@ class Evaluator:
             try:
                 for finding in checkers[name].check_transfer(transfer, prepared[name]):
                     reasons.append(_reason(name, _valid(finding)))
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 reasons.append(_failed(name, f"{type(exc).__name__}: {exc}"))
         return reasons
 
@@ -186,7 +186,7 @@ class Evaluator:
                 for finding in checkers[name].check_records(transfer, prepared[name], batch, start):
                     _valid(finding, start, end)
                     merged.add(name, finding)
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 merged.fail(name, f"{type(exc).__name__}: {exc}")
 
 

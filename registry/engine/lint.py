@@ -15,7 +15,7 @@ import msgspec
 
 from ..documents import SourceDocument, structure_errors
 from ..schemas import Agreement, PartiesFile, Party, Problem
-from .checker import LintContext, decode_table
+from .checker import PLUGIN_FAILURES, LintContext, decode_table
 from .plugins import Plugins
 
 
@@ -145,7 +145,7 @@ def _guarded(
         if not_problems:
             raise TypeError(f"returned {type(not_problems[0]).__name__}, not Problem")
         return [_placed(doc, problem) for problem in found]
-    except Exception as exc:
+    except PLUGIN_FAILURES as exc:
         return [
             doc.problem(
                 "error",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 
 from registry.engine.decide import Candidate, Check
 from registry.engine.evaluate import Evaluator
@@ -386,3 +387,56 @@ def test_merged_record_findings_keep_the_first_1000_indexes_across_batches(
     (odd,) = [r for r in by_code(decision, "per_record.odd") if r.field == "taxpayer.name"]
     assert odd.records == tuple(range(1, 2000, 2))
     assert odd.record_total == 1350
+
+
+# --- a plugin that raises what is not an Exception -----------------------------------------
+
+EXITING = """\
+    import sys
+    from registry import Checker, hookimpl
+
+    class Exiting(Checker):
+        name = "exiting"
+
+        def prepare(self, agreement, config):
+            if agreement.id.endswith("prepare"):
+                sys.exit(3)
+            return None
+
+        def check_transfer(self, transfer, prepared):
+            if transfer.agreement.id.endswith("interrupt"):
+                raise KeyboardInterrupt
+            if transfer.agreement.id.endswith("transfer"):
+                sys.exit(3)
+            return ()
+
+        def check_records(self, transfer, prepared, records, start):
+            raise SystemExit("records")
+
+    @hookimpl
+    def register_checkers():
+        return [Exiting()]
+    """
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("prepare", "could not read its table: SystemExit: 3"),
+        ("transfer", "SystemExit: 3"),
+        ("interrupt", "KeyboardInterrupt"),
+        ("records", "SystemExit: records"),
+    ],
+)
+def test_a_checker_raising_systemexit_or_keyboardinterrupt_denies_like_any_failure(
+    tmp_path: Path, where: str, message: str
+) -> None:
+    plugins = with_plugins(tmp_path, exiting=EXITING)
+    agreement = make_agreement(id=f"mou-{where}", required_checkers=["exiting"])
+    batches = [(0, [record()])] if where == "records" else []
+    decision = run(plugins, make_request(agreement=agreement.id), agreements=[agreement],
+                   batches=batches)  # fmt: skip
+    assert decision.allowed is False
+    reason = failed(decision)
+    assert reason.checker == "exiting"
+    assert message in reason.message
