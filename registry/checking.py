@@ -421,18 +421,29 @@ class Checking:
         return limits.peak_usage(daily, on, agreement.limits.period_days)
 
     def _run(self, work: Callable[[], T]) -> T:
-        pool = self._pool
-        future = pool.submit(work)
-        try:
-            return future.result(timeout=self.timeout)
-        except concurrent.futures.TimeoutError as exc:
-            # A thread cannot be stopped: leave the hung one to its pool and give later
-            # checks a fresh pool, so hung checkers never take all the workers.
-            with self._catalog_lock:
+        while True:
+            pool = self._pool
+            try:
+                future = pool.submit(work)
+            except RuntimeError:  # the pool was retired (below) since it was read
                 if self._pool is pool:
-                    self._pool = _new_pool()
-                    pool.shutdown(wait=False, cancel_futures=True)
-            raise TimeoutError from exc
+                    raise
+                continue
+            try:
+                return future.result(timeout=self.timeout)
+            except concurrent.futures.CancelledError:
+                # Queued behind a hung checker whose pool was retired by another check:
+                # nothing of it ran, so it runs in the new pool, with a deadline of its own.
+                if self._pool is pool:
+                    raise
+            except concurrent.futures.TimeoutError as exc:
+                # A thread cannot be stopped: leave the hung one to its pool and give later
+                # checks a fresh pool, so hung checkers never take all the workers.
+                with self._catalog_lock:
+                    if self._pool is pool:
+                        self._pool = _new_pool()
+                        pool.shutdown(wait=False, cancel_futures=True)
+                raise TimeoutError from exc
 
     def _refusal(
         self, check: Check, count: int, failure: str | None, changed: bool, seen: int

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -113,4 +115,36 @@ def test_hung_checkers_never_take_every_worker(db_url: str, tmp_path: Path) -> N
         registry.checking.evaluator._cache.clear()
         assert registry.check(request(record_count=1)).allowed
     finally:
+        registry.close()
+
+
+def test_checks_queued_behind_hung_checkers_run_when_their_pool_is_retired(
+    db_url: str,
+) -> None:
+    # Eight hung checkers fill a pool; a ninth check waits in its queue. When the first
+    # hung one misses its deadline the pool is retired and its queue cancelled: the
+    # waiting check must then run in the new pool, not fail with CancelledError.
+    registry = Registry.open(db_url)
+    registry.checking.timeout = 0.3
+    release = threading.Event()
+    outcomes: list[object] = []
+
+    def hung() -> None:
+        try:
+            registry.checking._run(lambda: release.wait(10))
+        except TimeoutError:
+            outcomes.append("timed out")
+
+    try:
+        threads = [threading.Thread(target=hung) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.05)  # the eight hold every worker of the pool
+        registry.checking.timeout = 5.0  # the ninth's own deadline: well after theirs
+        assert registry.checking._run(lambda: "decided") == "decided"
+        for thread in threads:
+            thread.join()
+        assert outcomes == ["timed out"] * 8
+    finally:
+        release.set()
         registry.close()
