@@ -367,14 +367,25 @@ class Checking:
         return _with_receipt(signer, decision, request)
 
     def _start(self, catalog: Catalog, request: CheckRequest, on: datetime.date) -> Check:
-        return Check(
-            self.evaluator,
-            request,
-            on,
-            catalog.candidates(request, on),
-            catalog.parties,
-            catalog.received_under(request, on),
-        )
+        """The check, its candidates' policies prepared. Preparing runs plugin code (each
+        checker's ``prepare`` and ``term_end``) on an agreement version's first check: then
+        it runs under the checkers' deadline, and a preparation that misses it denies the
+        check (every checker broken) instead of holding the log's lock as long as it
+        hangs."""
+        candidates = catalog.candidates(request, on)
+
+        def start(evaluator: Any) -> Check:
+            received = catalog.received_under(request, on)
+            return Check(evaluator, request, on, candidates, catalog.parties, received)
+
+        versions = [(c.agreement, c.version) for c in candidates or ()]
+        if self.evaluator.ready(versions, request.source_system):
+            return start(self.evaluator)
+        try:
+            return self._run(lambda: start(self.evaluator))
+        except TimeoutError:
+            why = f"preparing it took over {self.timeout} s"
+            return start(_Unprepared(self.evaluator, request.source_system, why))
 
     def _feed(
         self, check: Check, start: int, batch: Sequence[Any], spool: SubjectSpool
@@ -757,6 +768,20 @@ def _new_keys(
         for i in fresh
         if keys[i] is not None
     ]
+
+
+class _Unprepared:
+    """The evaluator, but every policy it hands out is unprepared (see
+    :meth:`Evaluator.unprepared`): for a check whose preparation missed its deadline."""
+
+    def __init__(self, evaluator: Evaluator, source_system: str, why: str) -> None:
+        self._evaluator, self._source, self._why = evaluator, source_system, why
+
+    def policy(self, agreement: Any, version: int) -> Any:
+        return self._evaluator.unprepared(agreement, version, self._source, self._why)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._evaluator, name)
 
 
 def _receipts(

@@ -56,7 +56,46 @@ class Evaluator:
             found = self._cache[key] = self._prepare(agreement, version)
         return found
 
-    def _prepare(self, agreement: Agreement, version: int) -> Policy:
+    def ready(self, agreements: Sequence[tuple[Agreement, int]], source_system: str) -> bool:
+        """Whether checks under these agreement versions, from this system, would run no
+        plugin code before the checkers themselves: every policy prepared (``prepare``,
+        ``term_end`` and the table's decoding ran on its first check), and every checker
+        the system requires too."""
+        extra = [
+            n for n in self.system_checkers.get(source_system, ()) if n in self.plugins.checkers
+        ]
+        for agreement, version in agreements:
+            policy = self._cache.get((agreement.id, version, id(agreement)))
+            if policy is None:
+                return False
+            if any(n not in policy.prepared and n not in policy.broken for n in extra):
+                return False
+        return True
+
+    def unprepared(
+        self, agreement: Agreement, version: int, source_system: str, why: str
+    ) -> Policy:
+        """A policy whose preparation did not finish (a plugin's ``prepare`` hung): every
+        checker that would run, the system's included, is broken with ``why``, so that
+        the check denies; no plugin code runs. Not cached: the next check prepares again."""
+        runs, missing = self._checkers(agreement)
+        extra = [
+            n for n in self.system_checkers.get(source_system, ()) if n in self.plugins.checkers
+        ]
+        return Policy(
+            agreement_id=agreement.id,
+            version=version,
+            agreement=agreement,
+            prepared={},
+            configs={},
+            runs=tuple(runs),
+            missing=tuple(missing),
+            broken={name: why for name in (*runs, *extra)},
+            term_end=agreement.expires,
+        )
+
+    def _checkers(self, agreement: Agreement) -> tuple[list[str], list[str]]:
+        """The checkers that run on ``agreement`` and the required ones not installed."""
         checkers = self.plugins.checkers
         wanted = [CORE, *agreement.required_checkers, *agreement.checkers]
         wanted += [name for name, c in checkers.items() if c.applies_to_all]
@@ -64,6 +103,10 @@ class Evaluator:
         missing: list[str] = []
         for name in dict.fromkeys(wanted):
             (runs if name in checkers else missing).append(name)
+        return runs, missing
+
+    def _prepare(self, agreement: Agreement, version: int) -> Policy:
+        runs, missing = self._checkers(agreement)
         prepared: dict[str, Any] = {}
         configs: dict[str, Any] = {}
         broken: dict[str, str] = {}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from registry.checking import decode_request
 from registry.engine.plugins import build_plugins
 from registry.errors import SchemaError
 from registry.service import Registry
@@ -147,4 +148,54 @@ def test_checks_queued_behind_hung_checkers_run_when_their_pool_is_retired(
         assert outcomes == ["timed out"] * 8
     finally:
         release.set()
+        registry.close()
+
+
+SLOW_PREPARE = """
+import time
+from registry import Checker, hookimpl
+
+class SlowPrepare(Checker):
+    name = "slow_prepare"
+    applies_to_all = True
+
+    def prepare(self, agreement, config):
+        time.sleep(1.5)
+        return "ready"
+
+    def check_transfer(self, transfer, prepared):
+        assert prepared == "ready"
+        return ()
+
+@hookimpl
+def register_checkers():
+    return [SlowPrepare()]
+"""
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one", "batch"])
+def test_a_hanging_prepare_denies_after_the_deadline_then_serves_once_done(
+    db_url: str, tmp_path: Path, batched: bool
+) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "slow_prepare.py").write_text(textwrap.dedent(SLOW_PREPARE))
+    registry = Registry.open(db_url, plugins=build_plugins(folder))
+    registry.checking.timeout = 0.3
+    body = request(records=[record(1)])
+    try:
+        registry.load([AGREEMENTS])
+        started = time.monotonic()
+        if batched:
+            both = [decode_request(body), decode_request(body)]
+            decision, *_ = registry.checking.check_batch(both)
+        else:
+            decision = registry.check(body)
+        assert time.monotonic() - started < 1.4  # not held until the prepare returned
+        assert not decision.allowed
+        assert {r.code for r in decision.reasons} == {"checker_failed"}
+        assert any("preparing it took over 0.3 s" in r.message for r in decision.reasons)
+        time.sleep(1.5)  # the abandoned preparation finishes, and is kept
+        assert registry.check(body).allowed
+    finally:
         registry.close()
