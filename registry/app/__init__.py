@@ -22,7 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from ..access import Tokens
 from ..service import Registry
-from ..writer import SOCKET_ENV, WriterClient, in_process
+from ..writer import MAX_FRAME, SOCKET_ENV, WriterClient, in_process
 from .auth import FailedAttempts, TokenAuthentication, public_path_patterns
 from .bodies import COMPONENTS
 from .errors import HANDLERS
@@ -40,6 +40,7 @@ from .routes.service import ServiceController, health, metrics
 from .web import web_pages
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+MAX_BODY_LIMIT = MAX_FRAME - 64 * 1024  # room for the frame's id and idempotency key
 
 
 def max_body_from_env() -> int:
@@ -48,8 +49,11 @@ def max_body_from_env() -> int:
         return DEFAULT_MAX_BODY
     from ..errors import ConfigError
 
-    if not raw.isdigit() or int(raw) < 1024:
-        raise ConfigError(f"REGISTRY_MAX_BODY_BYTES must be a number of bytes >= 1024, not {raw!r}")
+    if not raw.isdigit() or not 1024 <= int(raw) <= MAX_BODY_LIMIT:
+        raise ConfigError(
+            f"REGISTRY_MAX_BODY_BYTES must be a number of bytes from 1024 to {MAX_BODY_LIMIT} "
+            f"(a check's body goes to the writer process in one frame), not {raw!r}"
+        )
     return int(raw)
 
 

@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 
 from registry.app import create_app
 from registry.errors import ConfigError
+from registry.writer import MAX_FRAME
 from tests.api.conftest import ROUTES, Api
 from tests.checking.helpers import record, request
 
@@ -221,6 +222,10 @@ def test_the_limit_comes_from_the_environment(api: Api, monkeypatch: pytest.Monk
         assert client.post("/v1/checks", headers=api.headers("system"), json=big).status_code == 413
     monkeypatch.setenv("REGISTRY_MAX_BODY_BYTES", "16MiB")
     with pytest.raises(ConfigError, match="REGISTRY_MAX_BODY_BYTES"):
+        create_app(api.registry)
+    # A check's body goes to the writer in one frame, which has a size limit of its own.
+    monkeypatch.setenv("REGISTRY_MAX_BODY_BYTES", str(MAX_FRAME))
+    with pytest.raises(ConfigError, match="from 1024 to"):
         create_app(api.registry)
 
 
