@@ -80,11 +80,16 @@ def subjects_digest(subjects: Sequence[bytes]) -> str:
 
 
 _REVISION = sa.select(catalog.c.revision).where(catalog.c.id == 1)
+# The catalog's row is locked with the head's: on PostgreSQL a statement that waited for
+# a lock reads the newest version of the rows it locked, but the other rows of a join as
+# they were when it began, so a batch queued behind another would decide under a catalog
+# changed (an agreement suspended, and the change confirmed) while it waited. Locked, a
+# catalog change and a batch take turns. (SQLite's writers take turns anyway.)
 _LOCK_HEAD = (
     sa.select(chain_head.c.seq, chain_head.c.hash, catalog.c.revision)
     .select_from(chain_head.join(catalog, sa.true()))
     .where(chain_head.c.id == 1, catalog.c.id == 1)
-    .with_for_update(of=chain_head)
+    .with_for_update(of=(chain_head, catalog))
 )
 # On PostgreSQL the lock also takes the transaction's id, which a commit whose answer is
 # lost is looked up by (``database.TRANSACTION_ID``): one round trip fewer at commit.
