@@ -536,6 +536,15 @@ class Checking:
         _, logged, cancelled = found
         return msgspec.structs.replace(logged.decision, cancelled=cancelled)
 
+    def logged(self, decision_id: str) -> tuple[Decision, CheckRequest, bool]:
+        """A logged decision, the request it decided and whether it was cancelled."""
+        with self.db.read() as session:
+            found = log.find(session, decision_id)
+        if found is None:
+            raise NotFound(f"no decision '{decision_id}'")
+        _, logged, cancelled = found
+        return logged.decision, logged.request, cancelled
+
     def receipt_for(self, decision_id: str) -> str | None:
         """The receipt of a logged decision, signed again with the current key (the same
         receipt while the key is the same); None for a denial or a cancelled decision."""

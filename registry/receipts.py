@@ -57,7 +57,8 @@ _RAW = (serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 class InvalidReceipt(InvalidInput):
     """A receipt that does not verify. ``code`` says why, for programs: ``malformed``,
     ``unsupported_version``, ``unknown_key``, ``bad_signature`` or ``undecodable``; checked
-    against a registry's log (not offline), also ``unknown_decision`` or ``cancelled``.
+    against a registry's log (not offline), also ``unknown_decision``, ``cancelled`` or
+    ``mismatch`` (validly signed, but not what the log holds: the key is in other hands).
 
     A subclass of :class:`InvalidInput`: a receipt is input the caller hands over, and one
     that fails is refused without anything being written (the HTTP API answers 4xx).

@@ -30,7 +30,7 @@ from .engine.subjects import SubjectHasher, key_id
 from .errors import Conflict, InvalidInput, NotFound
 from .groupcommit import GroupCommit
 from .impact import Impact
-from .receipts import InvalidReceipt, Signer
+from .receipts import InvalidReceipt, Signer, payload_for
 from .receipts import verify as verify_receipt
 from .reports import AuditReport, DenialCount
 from .schemas import (
@@ -588,15 +588,29 @@ class Registry:
             receipt, {key.key_id: key.public_key for key in self.public_keys()}
         )
         try:
-            logged = self.checking.decision(payload.decision_id)
+            logged, request, cancelled = self.checking.logged(payload.decision_id)
         except NotFound:
             raise InvalidReceipt(
                 "unknown_decision", f"decision {payload.decision_id} is not in this log"
             ) from None
-        if logged.cancelled:
+        if cancelled:
             raise InvalidReceipt(
                 "cancelled",
                 f"decision {payload.decision_id} was cancelled: its export must not happen",
+            )
+        # Signed, yet not what the log holds: only a key in other hands signs that.
+        expected = payload_for(payload.kid, logged, request) if logged.allowed else None
+        if payload != expected:
+            differ = [
+                name
+                for name in payload.__struct_fields__
+                if expected is None or getattr(payload, name) != getattr(expected, name)
+            ]
+            raise InvalidReceipt(
+                "mismatch",
+                f"the receipt does not say what decision {payload.decision_id} is in the log "
+                f"({', '.join(differ) if expected is not None else 'it was denied'}): "
+                "its signing key may be in other hands",
             )
         return payload
 

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import registry
+from registry.checking import decode_request as decode
 from registry.errors import ConfigError, InvalidInput, NotFound, SchemaError
 from registry.receipts import InvalidReceipt, Signer, keys_from_json, verify
 from registry.schemas import CheckRequest, Decision
@@ -400,6 +401,40 @@ def test_a_key_file_replaced_under_a_running_registry_signs_the_next_check(
     assert reg.verify_receipt(new.receipt).kid != old_kid
     assert len(reg.public_keys()) == 2
     assert reg.verify_receipt(old.receipt).kid == old_kid  # still verifies
+
+
+@pytest.mark.parametrize(
+    ("change", "differ"),
+    [
+        ({"recipient": "usao-edva"}, "recipient"),
+        ({"fields": ["taxpayer.name", "taxpayer.address", "return.income"]}, "fields"),
+        ({"purpose": "other-purpose"}, "purpose"),
+    ],
+)
+def test_a_receipt_signed_with_the_key_but_not_as_logged_is_a_mismatch(
+    reg: Registry, key_file: Path, change: dict[str, object], differ: str
+) -> None:
+    # Whoever holds a copy of the key can sign anything under a real decision's id; the
+    # registry, which has the log, tells it apart.
+    body = request(records=[record(1)])
+    allowed = reg.check(body)
+    forged_request = msgspec.convert({**body, **change}, CheckRequest)
+    forged = Signer.load_or_create(key_file).sign(allowed, forged_request)
+    assert verify(forged, {k.key_id: k.public_key for k in reg.public_keys()})  # offline: fine
+    with pytest.raises(InvalidReceipt, match=differ) as raised:
+        reg.verify_receipt(forged)
+    assert raised.value.code == "mismatch"
+    assert reg.verify_receipt(allowed.receipt or "").decision_id == allowed.decision_id
+
+
+def test_a_receipt_made_for_a_denied_decision_is_a_mismatch(reg: Registry, key_file: Path) -> None:
+    denied = reg.check(request(records=[record(1)], fields=["return.income"]))
+    assert not denied.allowed
+    as_if_allowed = msgspec.structs.replace(denied, allowed=True, agreement_version=1)
+    forged = Signer.load_or_create(key_file).sign(as_if_allowed, decode(request()))
+    with pytest.raises(InvalidReceipt, match="it was denied") as raised:
+        reg.verify_receipt(forged)
+    assert raised.value.code == "mismatch"
 
 
 def test_an_unreadable_key_file_fails_the_check_before_anything_is_logged(

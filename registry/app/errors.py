@@ -54,7 +54,8 @@ def error(status: int, detail: str, **extra: Any) -> Response[ErrorBody]:
 def invalid_input(_: Request, exc: InvalidInput) -> Response[ErrorBody]:
     problems = tuple(p for p in exc.problems if isinstance(p, Problem))
     field = next((p.field for p in problems if p.field), None)
-    return error(HTTP_400_BAD_REQUEST, str(exc), field=field, problems=problems)
+    code = getattr(exc, "code", None)  # a receipt's reason (registry.receipts.InvalidReceipt)
+    return error(HTTP_400_BAD_REQUEST, str(exc), field=field, problems=problems, code=code)
 
 
 def not_found(_: Request, exc: NotFound) -> Response[ErrorBody]:

@@ -86,3 +86,11 @@ class ErrorBody(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     detail: str
     field: str | None = None
     problems: tuple[Problem, ...] = ()
+    code: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Why, for programs, where the error has such a code: a receipt that "
+            "does not verify says malformed, unsupported_version, unknown_key, bad_signature, "
+            "undecodable, unknown_decision, cancelled or mismatch.",
+        ),
+    ] = None

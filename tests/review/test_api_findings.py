@@ -194,6 +194,10 @@ def test_the_receipt_of_a_cancelled_decision_is_not_vouched_for(sqlite_api: Api)
     assert verified.status_code != 200 or verified.json().get("cancelled") is True, (
         "the registry vouches for the receipt of a cancelled decision: " + verified.text
     )
+    # and a program can tell why without reading the message
+    assert verified.status_code == 400 and verified.json()["code"] == "cancelled"
+    garbled = sqlite_api.post("/v1/receipts/verify", "auditor", json={"receipt": "not-one"})
+    assert garbled.status_code == 400 and garbled.json()["code"] == "malformed"
 
 
 # --- streams: slow uploads hold the API's shared worker threads -------------------------------
