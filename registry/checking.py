@@ -714,10 +714,10 @@ def _replays(
         earlier = first_seen.get((scope, name))
         if earlier is not None:  # a copy in this batch: not in the log yet
             if earlier[1] != digest:
-                raise _key_conflict(name)
+                raise KeyConflict(name, index)
             replayed[index] = earlier[0]
             continue
-        logged = _replayed(session, (scope, name), digest)
+        logged = _replayed(session, (scope, name), digest, index)
         if logged is not None:
             replayed[index] = logged
             continue
@@ -740,21 +740,30 @@ def _in_order(
     return [d for d in out if d is not None]
 
 
-def _key_conflict(key: str) -> Conflict:
-    return Conflict(
-        f"idempotency key {key!r} was used before for another request; "
-        "use a new key for a new check"
-    )
+class KeyConflict(Conflict):
+    """An idempotency key used before for another request (409). ``batch_index``: which
+    check of a batch it is; it is found before anything of the batch was decided, so the
+    batch can be decided again without it (see groupcommit.decide_all)."""
+
+    def __init__(self, key: str, batch_index: int | None = None) -> None:
+        super().__init__(
+            f"idempotency key {key!r} was used before for another request; "
+            "use a new key for a new check"
+        )
+        self.batch_index = batch_index
 
 
-def _replayed(session: Any, idempotency_key: tuple[str, str], sent: str) -> Decision | None:
-    """The decision logged under this key before, or None; Conflict for another request."""
+def _replayed(
+    session: Any, idempotency_key: tuple[str, str], sent: str, index: int | None = None
+) -> Decision | None:
+    """The decision logged under this key before, or None; KeyConflict for another
+    request (``index``: the check's place in its batch)."""
     scope, key = idempotency_key
     found = log.find_key(session, scope, key)
     if found is None:
         return None
     if found[0] != sent:
-        raise _key_conflict(key)
+        raise KeyConflict(key, index)
     hit = log.find(session, found[1])
     if hit is None:  # pragma: no cover - the key and its decision are written together
         return None

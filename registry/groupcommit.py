@@ -94,19 +94,46 @@ def decide_all(
     wait for it again (ten seconds each for a server that does not answer); a commit in
     doubt may have recorded the batch, which deciding again would record twice. Those
     errors are every check's answer at once."""
-    try:
-        return list(decide_batch([r for r, _ in checks], [k for _, k in checks]))
-    except BaseException as exc:
-        if len(checks) == 1 or _for_everyone(exc):
-            return [exc] * len(checks)
-        log.warning("a batch of %d checks failed (%s); deciding each alone", len(checks), exc)
+    refused: dict[int, BaseException] = {}  # a check's own error, found before deciding
+    left = list(range(len(checks)))
+    while True:
+        try:
+            decided = decide_batch([checks[i][0] for i in left], [checks[i][1] for i in left])
+        except BaseException as exc:
+            at = getattr(exc, "batch_index", None)
+            if isinstance(at, int) and 0 <= at < len(left) and len(left) > 1:
+                # One check's idempotency key conflicts: nothing was decided yet, so the
+                # others go again as one batch (not one by one: a client that reuses keys
+                # must not make every batch it lands in cost a commit a check).
+                refused[left.pop(at)] = exc
+                continue
+            if len(left) == 1 or _for_everyone(exc):
+                return _merged(len(checks), refused, left, [exc] * len(left))
+            log.warning("a batch of %d checks failed (%s); deciding each alone", len(left), exc)
+            break
+        return _merged(len(checks), refused, left, list(decided))
     results: list[Decision | BaseException] = []
-    for request, key in checks:
+    for i in left:
+        request, key = checks[i]
         try:
             results.extend(decide_batch([request], [key]))
         except BaseException as one:
             results.append(one)
-    return results
+    return _merged(len(checks), refused, left, results)
+
+
+def _merged(
+    count: int,
+    refused: dict[int, BaseException],
+    left: Sequence[int],
+    results: Sequence[Decision | BaseException],
+) -> list[Decision | BaseException]:
+    merged: list[Decision | BaseException | None] = [None] * count
+    for i, error in refused.items():
+        merged[i] = error
+    for i, result in zip(left, results, strict=True):
+        merged[i] = result
+    return [m for m in merged if m is not None]
 
 
 def signed(

@@ -10,6 +10,9 @@ import msgspec
 import pytest
 
 from registry.checking import decode_request
+from registry.errors import Conflict
+from registry.groupcommit import decide_all
+from registry.schemas import Decision
 from registry.service import Registry
 from tests.api.conftest import ROUTES, Api
 from tests.checking.helpers import record, request
@@ -91,6 +94,36 @@ def test_a_batch_with_two_copies_logs_one(loaded: Registry) -> None:
     assert loaded.verify().entries == 1
     with concurrent.futures.ThreadPoolExecutor(1) as pool:  # and a plain check still works
         assert pool.submit(loaded.check, request()).result().decision_id
+
+
+@pytest.mark.parametrize("where", ["logged", "in-batch"])
+def test_a_key_conflict_in_a_batch_fails_that_check_alone_and_the_rest_commit_together(
+    loaded: Registry, where: str
+) -> None:
+    key = ("token:x", "k", "d" * 64)
+    first = decode_request(request(records=[record(1)]))
+    if where == "logged":
+        loaded.checking.check_batch([first], keys=[key])
+    others = [decode_request(request(records=[record(i)])) for i in range(2, 7)]
+    reused = decode_request(request(records=[record(9)]))  # another request, same key
+    asks = [*others[:2], reused, *others[2:]]
+    keys: list[Any] = [None, None, ("token:x", "k", "e" * 64), None, None, None]
+    if where == "in-batch":
+        asks, keys = [first, *asks], [key, *keys]
+    calls: list[int] = []
+
+    def batch(requests: Any, given: Any) -> list[Decision]:
+        calls.append(len(requests))
+        return loaded.checking.check_batch(requests, keys=given)
+
+    results = decide_all(batch, list(zip(asks, keys, strict=True)))
+    conflict = results[keys.index(("token:x", "k", "e" * 64))]
+    assert isinstance(conflict, Conflict) and "was used before" in str(conflict)
+    decided = [r for r in results if isinstance(r, Decision)]
+    assert len(decided) == len(asks) - 1 and all(d.allowed for d in decided)
+    assert calls == [len(asks), len(asks) - 1]  # not one batch a check
+    entries = 6 if where == "in-batch" else 1 + 5
+    assert loaded.verify().entries == entries
 
 
 def _stream(api: Api, records: list[dict[str, Any]], key: str | None) -> Any:
