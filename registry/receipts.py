@@ -190,6 +190,10 @@ def verify(receipt: str, keys: Mapping[str, str]) -> ReceiptPayload:
         ) from exc
 
 
+_KID = re.compile(r"[0-9a-f]{16}")
+_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+
+
 def keys_from_json(data: bytes | str) -> dict[str, str]:
     """Key ids to public keys, from JSON as ``registry receipts keys`` and ``GET /v1/keys``
     print it (a list of keys), or a plain object of key id to public key hex."""
@@ -199,8 +203,11 @@ def keys_from_json(data: bytes | str) -> dict[str, str]:
         raise InvalidInput(f"the keys are not JSON: {exc}") from exc
     if isinstance(value, dict) and isinstance(value.get("keys"), list):
         value = value["keys"]
+    if isinstance(value, dict) and "key_id" in value:
+        value = [value]  # one key, as an element of the list
     if isinstance(value, dict) and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        isinstance(k, str) and _KID.fullmatch(k) and isinstance(v, str) and _HEX_KEY.fullmatch(v)
+        for k, v in value.items()
     ):
         return dict(value)
     if isinstance(value, list) and all(

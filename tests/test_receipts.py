@@ -237,6 +237,12 @@ def test_keys_are_read_from_the_listing_or_a_plain_mapping() -> None:
         keys_from_json(b"[1]")
     with pytest.raises(InvalidInput, match="not JSON"):
         keys_from_json(b"{")
+    # One key as GET /v1/keys lists it: taken as that key, not as a map of "key_id" to a kid.
+    one = msgspec.json.encode(SIGNER.public(CHECKED_AT))
+    assert keys_from_json(one) == KEYS
+    for not_keys in (b'{"keys": "x"}', b'{"a": "b"}', json.dumps({"kid": "x" * 64}).encode()):
+        with pytest.raises(InvalidInput, match="key_id and public_key"):
+            keys_from_json(not_keys)
 
 
 # --- the key file ----------------------------------------------------------------------------
