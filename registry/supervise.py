@@ -65,9 +65,20 @@ class WriterProcess:
         return self._proc.pid if self._proc is not None else None
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the writer: it decides and answers what is queued, then exits."""
+        """Stop the writer: it decides and answers what is queued, then exits. A restart
+        under way when this is called finishes first, and its writer is stopped too."""
         self._stopping.set()
         os.environ.pop(SOCKET_ENV, None)
+        self._terminate(timeout)
+        if self._watcher.is_alive() and self._watcher is not threading.current_thread():
+            self._watcher.join(START_SECONDS + timeout)
+        self._terminate(timeout)  # one the watcher was starting meanwhile
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        with contextlib.suppress(OSError):
+            os.rmdir(self.folder)
+
+    def _terminate(self, timeout: float) -> None:
         with self._lock:
             proc = self._proc
         if proc is not None and proc.poll() is None:
@@ -78,10 +89,6 @@ class WriterProcess:
                 log.error("the writer did not stop in %.0f s; killing it", timeout)
                 proc.kill()
                 proc.wait()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-        with contextlib.suppress(OSError):
-            os.rmdir(self.folder)
 
     def _start(self) -> None:
         command = [sys.executable, "-m", "registry.writer", "--socket", self.path,

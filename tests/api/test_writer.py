@@ -304,3 +304,31 @@ def test_the_writer_stops_when_serve_is_killed(tmp_path: Path) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_a_writer_started_again_while_serve_stops_is_stopped_too(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer dies; the watcher starts another, slowly; serve stops meanwhile. The new
+    # writer must not outlive serve (it would hold the database and the key until then).
+    from registry import supervise
+
+    Registry.open(db_url).close()  # the schema, so the writer starts quickly
+    monkeypatch.setenv("REGISTRY_DATABASE_URL", db_url)
+    spawned: list[Any] = []
+    real_popen = supervise.subprocess.Popen
+
+    def slow_popen(*args: Any, **kwargs: Any) -> Any:
+        if spawned:  # the restart: stop() is called before it spawns
+            time.sleep(0.5)
+        proc = real_popen(*args, **kwargs)
+        spawned.append(proc)
+        return proc
+
+    monkeypatch.setattr(supervise.subprocess, "Popen", slow_popen)
+    process = supervise.WriterProcess()
+    with process:
+        os.kill(spawned[0].pid, signal.SIGKILL)
+        time.sleep(0.3)  # past the pause before a restart: the watcher is spawning
+    assert len(spawned) == 2
+    assert spawned[0].poll() is not None and spawned[1].poll() is not None
