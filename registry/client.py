@@ -289,7 +289,7 @@ def _records_body(head: bytes, records: Records) -> _Stream:
         raise TypeError("records are dicts, a path or a file, not bytes")
     if hasattr(records, "read"):
         file: Any = records
-        start = file.tell() if _seekable(file) else None
+        start = _position(file)
 
         def from_file() -> Iterator[bytes]:
             if start is not None:
@@ -302,6 +302,18 @@ def _records_body(head: bytes, records: Records) -> _Stream:
     iterable: Iterable[Any] = records
     one_shot = iter(iterable) is iterable
     return _Stream(lambda: _encoded(head, iterable), replayable=not one_shot)
+
+
+def _position(file: Any) -> int | None:
+    """Where a seekable file stands, to send it again from there; None when it cannot be
+    told (a pipe, or a text file read with ``next()``: Python refuses its ``tell()``), and
+    the file is then sent once, like an iterator."""
+    if not _seekable(file):
+        return None
+    try:
+        return int(file.tell())
+    except (OSError, ValueError):
+        return None
 
 
 def _seekable(file: Any) -> bool:

@@ -605,3 +605,19 @@ def test_many_retries_wait_at_most_max_wait() -> None:
     with script.mock(max_wait=7.0) as client:
         client._wait(5000, None)  # 2**5000 seconds, were it not capped
     assert script.waits == [7.0]
+
+
+def test_a_text_file_read_with_next_is_sent_from_where_it_stands_once(tmp_path: Path) -> None:
+    # Python refuses tell() on a text file iterated with next(): not replayable, not a crash.
+    path = tmp_path / "records.ndjson"
+    path.write_text("".join(msgspec.json.encode(record(i)).decode() + "\n" for i in range(4)))
+    script = Script(answer(200))
+    with path.open() as file, script.mock() as client:
+        next(file)  # a header line the caller skipped, say
+        assert client.check_records(request(), file) == DECISION
+    assert ndjson_lines(script.bodies[0]) == 1 + 3
+    script = Script(httpx.ReadTimeout("slow"), answer(200))
+    with path.open() as file, script.mock() as client, pytest.raises(OutcomeUnknown):
+        next(file)
+        client.check_records(request(), file)
+    assert len(script.requests) == 1  # read once, so never sent again
