@@ -72,7 +72,7 @@ class InvalidReceipt(InvalidInput):
 class _Head(msgspec.Struct):
     """The two payload keys read before the signature is checked (which key, which format)."""
 
-    kid: str
+    kid: str | None = None  # read after the version: another format may name keys otherwise
     v: int = VERSION
 
 
@@ -159,6 +159,8 @@ def verify(receipt: str, keys: Mapping[str, str]) -> ReceiptPayload:
         raise InvalidReceipt(
             "unsupported_version", f"version {head.v} is not supported (only {VERSION})"
         )
+    if head.kid is None:
+        raise InvalidReceipt("malformed", "the payload names no key (kid)")
     public_hex = keys.get(head.kid)
     if public_hex is None:
         raise InvalidReceipt(

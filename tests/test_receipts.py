@@ -151,6 +151,14 @@ def test_an_unknown_key_id_fails() -> None:
 def test_another_version_is_refused() -> None:
     body = _b64(json.dumps({"kid": SIGNER.key_id, "v": 2}).encode())
     assert _reason(f"{body}.{_b64(bytes(64))}")[0] == "unsupported_version"
+    # a later format may name its key otherwise: still another version, not malformed
+    body = _b64(json.dumps({"key": SIGNER.key_id, "v": 2}).encode())
+    assert _reason(f"{body}.{_b64(bytes(64))}")[0] == "unsupported_version"
+    body = _b64(json.dumps({"v": 1}).encode())
+    assert _reason(f"{body}.{_b64(bytes(64))}") == (
+        "malformed",
+        "invalid receipt: the payload names no key (kid)",
+    )
 
 
 def test_a_signed_payload_that_is_not_a_receipt_does_not_decode() -> None:
