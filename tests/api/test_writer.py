@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -51,7 +52,9 @@ def writer_on(registry: Registry, **desk: int) -> Iterator[str]:
     )
     thread.start()
     deadline = time.monotonic() + 10
-    while not os.path.exists(path):
+    # Until it accepts a connection: the socket's file appears when it is bound, a moment
+    # before it listens (an ask then is refused, as for a writer that is down).
+    while not _accepts(path):
         assert time.monotonic() < deadline, "the writer did not start"
         time.sleep(0.01)
     try:
@@ -60,6 +63,15 @@ def writer_on(registry: Registry, **desk: int) -> Iterator[str]:
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)
         loop.close()
+
+
+def _accepts(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+        return True
 
 
 def ask(path: str, *bodies: Any, key: tuple[str, str] | None = None) -> list[Any]:
