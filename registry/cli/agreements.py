@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import click
 import msgspec
@@ -83,7 +84,7 @@ def _expectations(values: tuple[str, ...]) -> dict[str, int]:
     expected = {}
     for value in values:
         agreement_id, _, version = value.partition("=")
-        if not agreement_id or not version.isdigit() or int(version) < 1:
+        if not agreement_id or not re.fullmatch(r"[1-9][0-9]{0,8}", version):
             raise InvalidInput(f"--expect {value!r}: expected ID=VERSION, such as my-mou=3")
         expected[agreement_id] = int(version)
     return expected

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
+import pytest
 import tomli_w
 
 from tests.api.conftest import Api
@@ -179,12 +180,18 @@ def test_amending_without_if_match_is_409(api: Api) -> None:
     assert len(api.get(f"/v1/agreements/{ICE}/versions").json()) == 1
 
 
-def test_a_malformed_if_match_is_400(api: Api) -> None:
+@pytest.mark.parametrize(
+    "value",
+    ["latest", "0", '"-1"', "\u00b2".encode("latin-1"), "9" * 5000],
+    ids=["word", "zero", "negative", "superscript-two", "5000-digits"],
+)
+def test_a_malformed_if_match_is_400(api: Api, value: str | bytes) -> None:
     refused = api.put(
-        f"/v1/agreements/{ICE}", content=with_limit(3), headers={**TOML, "If-Match": "latest"}
+        f"/v1/agreements/{ICE}", content=with_limit(3), headers={**TOML, "If-Match": value}
     )
     assert refused.status_code == 400
     assert "If-Match" in refused.json()["detail"]
+    assert len(api.get(f"/v1/agreements/{ICE}/versions").json()) == 1
 
 
 def test_an_invalid_document_is_400_with_every_problem_and_nothing_saved(api: Api) -> None:

@@ -243,8 +243,9 @@ def test_load_with_expect_refuses_a_stale_amendment(run, write_files) -> None:
     assert "test-mou: amended, version 3" in ok.output
 
 
-def test_load_with_a_malformed_expect_exits_2(run, write_files) -> None:
-    result = run("agreements", "load", "--expect", "test-mou", str(write_files([])))
+@pytest.mark.parametrize("expect", ["test-mou", "test-mou=\u00b2", "test-mou=" + "9" * 5000])
+def test_load_with_a_malformed_expect_exits_2(run, write_files, expect: str) -> None:
+    result = run("agreements", "load", "--expect", expect, str(write_files([])))
     assert result.exit_code == 2
     assert "expected ID=VERSION" in result.output
 

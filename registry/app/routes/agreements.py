@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
@@ -55,13 +56,16 @@ def _format(request: Request[Any, Any, Any]) -> str:
     return fmt
 
 
+_VERSION = re.compile(r"[1-9][0-9]{0,8}")  # ASCII digits only: str.isdigit() takes "²"
+
+
 def _if_match(request: Request[Any, Any, Any]) -> int:
     """The version the caller is amending (If-Match), or 0 when it creates (no header)."""
     header = request.headers.get("if-match")
     if header is None:
         return 0
     value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or int(value) < 1:
+    if not _VERSION.fullmatch(value):
         raise InvalidInput(
             f'If-Match must be the version you are amending, such as "2", not {header!r}'
         )
