@@ -10,13 +10,12 @@ formatting: calendar clients are strict about all three.
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 from collections.abc import Sequence
 
 import icalendar
 
+from . import spreadsheet
 from .engine.limits import shifted
 from .schemas import ExpiringRow
 
@@ -38,11 +37,9 @@ PRODUCT = "-//agreement-registry//expiring agreements//EN"
 
 def to_csv(rows: Sequence[ExpiringRow]) -> str:
     """One line an agreement, soonest first; recipients and flags joined with ``;``."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        writer.writerow(
+    return spreadsheet.to_csv(
+        CSV_COLUMNS,
+        (
             [
                 r.agreement,
                 r.title,
@@ -56,8 +53,9 @@ def to_csv(rows: Sequence[ExpiringRow]) -> str:
                 r.version,
                 ";".join(r.flags),
             ]
-        )
-    return out.getvalue()
+            for r in rows
+        ),
+    )
 
 
 def to_ics(

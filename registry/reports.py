@@ -5,13 +5,12 @@ its result, so that a report never leaves out whether the log it was read from i
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 from collections.abc import Sequence
 
 import msgspec
 
+from . import spreadsheet
 from .schemas import DisclosureSummary
 from .schemas.views import View
 from .store.verify import Verification
@@ -38,24 +37,18 @@ class AuditReport(View, frozen=True):
 
 
 def disclosures_csv(rows: Sequence[DisclosureSummary]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["agreement", "transfers", "records", "people", "first", "last", "recipients"])
-    for r in rows:
-        writer.writerow(
-            [r.agreement, r.transfers, r.records, r.people, r.first or "", r.last or "",
-             ";".join(r.recipients)]
-        )  # fmt: skip
-    return out.getvalue()
+    return spreadsheet.to_csv(
+        ["agreement", "transfers", "records", "people", "first", "last", "recipients"],
+        ([r.agreement, r.transfers, r.records, r.people, r.first or "", r.last or "",
+          ";".join(r.recipients)] for r in rows),
+    )  # fmt: skip
 
 
 def denials_csv(rows: Sequence[DenialCount]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["code", "agreement", "decisions"])
-    for r in rows:
-        writer.writerow([r.code, r.agreement or "", r.decisions])
-    return out.getvalue()
+    return spreadsheet.to_csv(
+        ["code", "agreement", "decisions"],
+        ([r.code, r.agreement or "", r.decisions] for r in rows),
+    )
 
 
 def as_json(report: AuditReport) -> bytes:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime
-import io
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import IO, Any
 import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from .. import ndjson
+from .. import ndjson, spreadsheet
 from ..errors import InvalidInput
 from ..schemas import Decision
 from . import main
@@ -282,11 +280,8 @@ def _emit(
     if fmt == "json":
         out.json(values)
     elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(columns)
-        writer.writerows([["" if v is None else v for v in row] for row in rows])
-        sys.stdout.write(buffer.getvalue())
+        cells = [["" if v is None else v for v in row] for row in rows]
+        sys.stdout.write(spreadsheet.to_csv(columns, cells))
     else:
         out.table(title, columns, rows)
 
