@@ -319,6 +319,9 @@ def _save_agreement(
 ) -> LoadOutcome:
     digest = content_hash(agreement)
     head = _lock_agreement(session, agreement.id)
+    # Stamped once its row is locked: a load that waited for another's lock records its
+    # version after that one's, so versions and their times go in the same order.
+    stamp = max(stamp, now())
     if head is None:
         if expected:
             raise Conflict(
