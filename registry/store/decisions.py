@@ -470,6 +470,12 @@ def entries(session: Session, batch: int = 1000) -> Iterator[Any]:
         last = int(rows[-1].seq)
 
 
+def first_seq(session: Session) -> int | None:
+    """The lowest entry number in the log (1 for a whole log), None when it is empty."""
+    found = session.execute(sa.select(sa.func.min(decision_log.c.seq))).scalar()
+    return None if found is None else int(found)
+
+
 def head(session: Session) -> tuple[int, str]:
     row = session.execute(
         sa.select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)

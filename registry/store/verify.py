@@ -14,6 +14,7 @@ from .decisions import (
     decode_entry,
     entries,
     entry_hash,
+    first_seq,
     head,
     subjects_digest,
     subjects_of,
@@ -31,14 +32,29 @@ class Verification(View, frozen=True):
 
 
 def verify(session: Session) -> Verification:
-    # The head first: entries other processes append while we read come after it and are
-    # left for the next verification, instead of looking like entries without a head.
+    # The head first. An entry past it was appended while we read, and its head moved in
+    # the same commit: read the head again, and verify on. One still past the head was
+    # inserted without moving it, and the accounting, cancellations and limits would
+    # count it as any other: tampering, as is an entry numbered below 1.
     last_seq, last_hash = head(session)
+    below = first_seq(session)
+    if below is not None and below < 1:
+        return _bad(
+            0, GENESIS, f"an entry numbered {below} was inserted: the log starts at 1", below
+        )
     expected_seq, previous = 1, GENESIS
     for row in entries(session):
         seq = int(row.seq)
-        if seq > last_seq and seq == expected_seq:
-            break
+        if seq > last_seq:
+            last_seq, last_hash = head(session)
+            if seq > last_seq:
+                return _bad(
+                    expected_seq - 1,
+                    previous,
+                    f"entry {seq} lies past the log's head (entry {last_seq}): it was "
+                    "inserted without moving the head",
+                    seq,
+                )
         if seq != expected_seq:
             missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}-{seq - 1}"
             return _bad(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
@@ -105,3 +106,62 @@ def test_cli_verify_exits_1_naming_the_entry(loaded: Registry, db_url: str) -> N
     bad = runner.invoke(main, ["--database", db_url, "decisions", "verify"])
     assert bad.exit_code == 1
     assert "entry 5" in bad.output
+
+
+def _insert_cancel(registry: Registry, seq: int, of: str) -> None:
+    """A forged cancellation of decision ``of`` at ``seq``, as one SQL insert would add it
+    (the head left where it was)."""
+    from registry.store.tables import decision_log
+
+    with registry.db.engine.begin() as conn:
+        row = dict(
+            conn.execute(sa.select(decision_log).where(decision_log.c.decision_id == of))
+            .mappings()
+            .one()
+        )
+        row.update(seq=seq, kind="cancel", records_counted=-row["records_counted"], hash="x")
+        conn.execute(sa.insert(decision_log), row)
+
+
+def test_an_entry_numbered_below_1_is_named(loaded: Registry) -> None:
+    ids = _fill(loaded)
+    _insert_cancel(loaded, 0, ids[1])
+    assert loaded.decision(ids[1]).cancelled  # what the forged row does to the accounting
+    result = loaded.verify()
+    assert not result.ok and result.seq == 0
+    assert result.problem == "an entry numbered 0 was inserted: the log starts at 1"
+    assert not loaded.report().log.ok
+
+
+def test_an_entry_past_the_head_is_named(loaded: Registry) -> None:
+    ids = _fill(loaded)
+    _insert_cancel(loaded, 6, ids[1])
+    result = loaded.verify()
+    assert not result.ok and result.seq == 6
+    assert result.problem == (
+        "entry 6 lies past the log's head (entry 5): it was inserted without moving the head"
+    )
+
+
+def test_entries_appended_while_the_log_is_read_are_verified_too(loaded: Registry) -> None:
+    _fill(loaded)
+    from registry.store import verify as verifying
+
+    real_head = verifying.head
+    calls = 0
+
+    def head_then_append(session: object) -> tuple[int, str]:
+        nonlocal calls
+        calls += 1
+        found = real_head(session)  # type: ignore[arg-type]
+        if calls == 1:  # another process checks once the head was read
+            loaded.check(request(records=[record(7)]))
+        return found
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(verifying, "head", head_then_append)
+        result = loaded.verify()
+    if loaded.db.dialect == "sqlite":  # a read transaction sees one snapshot
+        assert (result.ok, result.entries, calls) == (True, 5, 1)
+    else:  # each statement sees what was committed before it: the head is read again
+        assert (result.ok, result.entries, calls) == (True, 6, 2)
