@@ -165,3 +165,13 @@ def test_entries_appended_while_the_log_is_read_are_verified_too(loaded: Registr
         assert (result.ok, result.entries, calls) == (True, 5, 1)
     else:  # each statement sees what was committed before it: the head is read again
         assert (result.ok, result.entries, calls) == (True, 6, 2)
+
+
+def test_a_report_on_an_altered_log_says_so_instead_of_failing(loaded: Registry) -> None:
+    ids = _fill(loaded)
+    _sql(loaded, "UPDATE decision_log SET body = substr(body, 1, 40) WHERE seq = 4")  # the denial
+    report = loaded.report()
+    assert not report.log.ok and report.log.seq == 4
+    assert [d.agreement for d in report.disclosures] == ["irs-ice-2025-mou"]
+    assert report.denials == ()  # the one denial cannot be read any more
+    assert len(ids) == 4
