@@ -309,6 +309,49 @@ def _save_party(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class _Stored:
+    version: int
+    agreement: Agreement
+
+
+def _refuse_early_changes(
+    session: Session, agreement: Agreement, events: Sequence[StatusEvent]
+) -> None:
+    """Refuse a new status change dated before the amendment takes force. Until then the
+    version before decides, and a termination (say) only in the new version would not
+    apply on its date: checks would be allowed while the registry refuses to suspend an
+    agreement it counts as terminated. A change the version before has too (history kept
+    in the file) is fine."""
+    early = [c for c in agreement.status_changes if c.on < agreement.in_force_from]
+    if not early:
+        return
+    rows = session.exec(
+        select(AgreementVersionRow)
+        .where(AgreementVersionRow.agreement_id == agreement.id)
+        .order_by(col(AgreementVersionRow.version))
+    ).all()
+    stored = [_Stored(row.version, agreement_from_row(row)) for row in rows]
+    for change in early:
+        before = version_in_force(stored, change.on).agreement
+        if status_on(before, events, change.on) != change.status:
+            verb = {"suspended": "suspend", "active": "reinstate", "terminated": "terminate"}
+            how = verb.get(change.status)
+            record = (
+                f"record it with `registry agreements {how} {agreement.id} --on {change.on}`"
+                " (or the API), or "
+                if how
+                else ""
+            )
+            raise InvalidInput(
+                f"agreement '{agreement.id}': the status change to {change.status} on "
+                f"{change.on} comes before this amendment takes force "
+                f"({agreement.in_force_from}), and until then the version before decides, "
+                f"which does not have it: {record}date it on or after "
+                f"{agreement.in_force_from}"
+            )
+
+
 def _save_agreement(
     session: Session,
     agreement: Agreement,
@@ -368,6 +411,7 @@ def _save_agreement(
                 f"agreement '{agreement.id}' is terminated: it cannot be amended "
                 "(register a new agreement with a new id)"
             )
+        _refuse_early_changes(session, agreement, [status_event(e) for e in events])
         head.current_version += 1
         head.revision += 1
         head.title, head.kind, head.discloser = agreement.title, agreement.kind, agreement.discloser

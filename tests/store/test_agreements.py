@@ -174,6 +174,38 @@ def test_termination_in_the_file_is_final_too(registry_at: Registry, write_files
         registry_at.load([write_files([agreement_data(title="again")])])
 
 
+def test_a_status_change_dated_before_its_amendment_takes_force_is_refused(
+    registry_at: Registry, write_files
+) -> None:
+    # Until version 2 takes force, version 1 decides: a termination only in version 2,
+    # dated before, would not apply on its date, while the registry counted the agreement
+    # as terminated (refusing to suspend it).
+    registry_at.load([write_files([agreement_data()])])
+    early = agreement_data(
+        version_effective="2026-09-01",
+        status_changes=[{"on": "2026-06-30", "status": "terminated", "reason": "ended"}],
+    )
+    with pytest.raises(InvalidInput, match="comes before this amendment takes force") as raised:
+        registry_at.load([write_files([early])])
+    assert "registry agreements terminate test-mou --on 2026-06-30" in str(raised.value)
+    assert [v.version for v in registry_at.versions("test-mou")] == [1]
+    # What it suggests works: the termination applies from its date.
+    registry_at.terminate("test-mou", D(2026, 6, 30), "ended")
+    assert registry_at.stored("test-mou").status_on(D(2026, 7, 1)) == "terminated"
+
+
+def test_history_kept_in_an_amended_file_is_fine(registry_at: Registry, write_files) -> None:
+    history = [
+        {"on": "2025-03-01", "status": "suspended", "reason": "audit"},
+        {"on": "2025-04-01", "status": "active", "reason": "audit done"},
+    ]
+    registry_at.load([write_files([agreement_data(status_changes=history)])])
+    amended = agreement_data(version_effective="2026-01-01", title="v2", status_changes=history)
+    outcomes, _ = registry_at.load([write_files([amended])])
+    assert [o.action for o in outcomes if o.kind == "agreement"] == ["amended"]
+    assert registry_at.stored("test-mou").status_on(D(2025, 3, 15)) == "suspended"
+
+
 def test_expected_version_detects_a_concurrent_change(registry_at: Registry, write_files) -> None:
     registry_at.load([write_files([agreement_data()])])
     registry_at.load([write_files([agreement_data(title="Second")])])
