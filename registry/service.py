@@ -271,17 +271,19 @@ class Registry:
         day = on or datetime.date.today()
         out = []
         for stored in self.agreements_store.all():
-            agreement = stored.in_force(day).agreement
+            in_force = stored.in_force(day)
+            agreement = in_force.agreement
             out.append(
                 AgreementSummary(
                     id=stored.id,
                     title=agreement.title,
                     kind=agreement.kind,
-                    version=stored.in_force(day).version,
+                    version=in_force.version,
                     status=stored.status_on(day),
                     status_on=day,
                     effective=agreement.effective,
                     expires=agreement.expires,
+                    term_end=self.evaluator.policy(agreement, in_force.version).term_end,
                     discloser=agreement.discloser,
                     recipients=agreement.recipients,
                 )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
 from .agreement import Agreement
 from .types import AgreementStatus, Severity
@@ -101,6 +102,14 @@ class AgreementSummary(View, frozen=True):
     status_on: datetime.date
     effective: datetime.date
     expires: datetime.date
+    term_end: Annotated[
+        datetime.date,
+        Meta(
+            description="The last day transfers may be allowed: `expires`, or later where a "
+            "checker extends the term (a Privacy Act renewal of a matching agreement). The "
+            "filter expiring_within and the expiring list go by this date."
+        ),
+    ]
     discloser: str
     recipients: tuple[str, ...]
 

@@ -3,6 +3,7 @@ concurrency, refuse bad documents with their problems, change status, add partie
 
 from __future__ import annotations
 
+import datetime
 import tomllib
 from typing import Any
 
@@ -59,10 +60,25 @@ def test_list_filters_by_party(api: Api) -> None:
 
 
 def test_list_filters_by_expiry_from_the_day_given(api: Api) -> None:
+    # The matching agreement expires 2025-09-30 but its Privacy Act renewal runs its term
+    # to 2026-09-30: it ends then, as the expiring list says, not in 200 days.
     within = {"on": "2025-06-01", "expiring_within": "200"}
-    assert ids(api.get("/v1/agreements", params=within)) == ["ssa-state-dhs-cma"]
+    assert ids(api.get("/v1/agreements", params=within)) == []
+    renewal = {"on": "2026-06-01", "expiring_within": "200"}
+    rows = api.get("/v1/agreements", params=renewal).json()
+    cma = [r for r in rows if r["id"] == "ssa-state-dhs-cma"]
+    assert cma and (cma[0]["expires"], cma[0]["term_end"]) == ("2025-09-30", "2026-09-30")
     later = {"on": "2027-01-01", "expiring_within": "100"}
     assert ids(api.get("/v1/agreements", params=later)) == [ICE]
+
+
+def test_the_list_and_the_expiring_list_agree_on_what_expires(api: Api) -> None:
+    for day, days in (("2025-06-01", 200), ("2026-06-01", 200), ("2027-01-01", 100)):
+        listed = ids(api.get("/v1/agreements", params={"on": day, "expiring_within": days}))
+        expiring = api.get("/v1/expiring", "reviewer", params={"as_of": day, "within": days})
+        last = (datetime.date.fromisoformat(day) + datetime.timedelta(days=days)).isoformat()
+        ending = sorted(r["agreement"] for r in expiring.json() if day <= r["expires"] <= last)
+        assert listed == ending, day
 
 
 def test_list_filters_by_status_on_a_day(api: Api) -> None:

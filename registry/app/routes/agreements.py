@@ -124,7 +124,7 @@ class AgreementController(Controller):
             rows = [r for r in rows if party == r.discloser or party in r.recipients]
         if expiring_within is not None:
             last = shifted(day, expiring_within)
-            rows = [r for r in rows if day <= r.expires <= last]
+            rows = [r for r in rows if day <= r.term_end <= last]  # as the expiring list
         return rows
 
     @get(
