@@ -24,6 +24,7 @@ from .convert import (
     canonical,
     content_hash,
     party_from_row,
+    same_terms,
     status_event,
     version_info,
 )
@@ -393,7 +394,9 @@ def _save_agreement(
                 f"{expected}: someone else changed it; reload and try again"
             )
         current = session.get(AgreementVersionRow, (agreement.id, head.current_version))
-        if current is not None and current.content_hash == digest:
+        if current is not None and (
+            current.content_hash == digest or same_terms(agreement_from_row(current), agreement)
+        ):
             return LoadOutcome(
                 kind="agreement",
                 id=agreement.id,

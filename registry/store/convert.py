@@ -23,6 +23,37 @@ def content_hash(document: msgspec.Struct) -> str:
     return hashlib.sha256(canonical(document).encode()).hexdigest()
 
 
+# Lists whose order means nothing: a file that only reorders one makes no new version
+# (the diff of two versions reports no change for it either).
+_SETS = (
+    ("recipients",),
+    ("source_systems",),
+    ("legal_authority",),
+    ("required_checkers",),
+    ("fields", "permitted"),
+    ("fields", "prohibited"),
+    ("request", "required"),
+    ("request", "authorized_signers"),
+    ("records", "required_fields"),
+)
+
+
+def same_terms(old: Agreement, new: Agreement) -> bool:
+    """Whether two agreements differ at most in the order of lists that are sets."""
+    return _unordered(old) == _unordered(new)
+
+
+def _unordered(agreement: Agreement) -> object:
+    data = msgspec.to_builtins(agreement)
+    for path in _SETS:
+        parent = data
+        for key in path[:-1]:
+            parent = parent.get(key) or {}
+        if isinstance(parent.get(path[-1]), (list, tuple)):
+            parent[path[-1]] = sorted(parent[path[-1]], key=str)
+    return data
+
+
 def utc(moment: datetime.datetime) -> datetime.datetime:
     """SQLite hands back naive timestamps; they were stored in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)

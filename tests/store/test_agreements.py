@@ -206,6 +206,23 @@ def test_history_kept_in_an_amended_file_is_fine(registry_at: Registry, write_fi
     assert registry_at.stored("test-mou").status_on(D(2025, 3, 15)) == "suspended"
 
 
+def test_a_file_that_only_reorders_a_list_makes_no_new_version(
+    registry_at: Registry, write_files
+) -> None:
+    registry_at.load([write_files([agreement_data()])])
+    permitted = list(agreement_data()["fields"]["permitted"])
+    assert len(permitted) > 1
+    reordered = agreement_data(fields={**agreement_data()["fields"], "permitted": permitted[::-1]})
+    outcomes, _ = registry_at.load([write_files([reordered])])
+    assert [o.action for o in outcomes if o.kind == "agreement"] == ["unchanged"]
+    assert [v.version for v in registry_at.versions("test-mou")] == [1]
+    # a list that changes, not only its order, still makes a version
+    prohibited = [*agreement_data()["fields"]["prohibited"], "taxpayer.phone"]
+    changed = agreement_data(fields={**agreement_data()["fields"], "prohibited": prohibited})
+    outcomes, _ = registry_at.load([write_files([changed])])
+    assert [o.action for o in outcomes if o.kind == "agreement"] == ["amended"]
+
+
 def test_expected_version_detects_a_concurrent_change(registry_at: Registry, write_files) -> None:
     registry_at.load([write_files([agreement_data()])])
     registry_at.load([write_files([agreement_data(title="Second")])])
