@@ -23,22 +23,43 @@ def normalise(value: Any) -> str | None:
     """The canonical text of an identifier, or None when there is none.
 
     Text or a whole number only (a list or a table identifies nobody). Digits of any
-    script become ASCII digits; an identifier of digits, dashes and spaces keeps its digits
-    only, so "123-45-6789", "123 45 6789" and "123456789" are one person.
+    script become ASCII digits, dashes of any kind "-", and invisible format characters
+    go; an identifier of digits, dashes and spaces keeps its digits only, so
+    "123-45-6789", "123–45–6789", "123 45 6789" and "123456789" are one person.
     """
     if type(value) is int:
         value = str(value)
     if not isinstance(value, str):
         return None
-    text = value.strip()
-    if not text.isascii():
-        text = "".join(
-            str(digit) if (digit := unicodedata.decimal(ch, None)) is not None else ch
-            for ch in text
-        )
+    text: str | None = value.strip()
+    if text is not None and not text.isascii():
+        text = _plain(text)
+    if text is None:
+        return None
     if _DIGITS_ONLY.match(text):
         text = re.sub(r"[\s-]", "", text)
     return text or None
+
+
+def _plain(text: str) -> str | None:
+    """Non-ASCII text as one person is written in ASCII: digits of any script as ASCII
+    digits, any dash (en dash, non-breaking hyphen, minus sign, full-width hyphen) as
+    "-", invisible format characters (a byte order mark, a zero-width space, a soft
+    hyphen) left out. None for text with a lone surrogate, which no UTF-8 can carry (a
+    byte that was not UTF-8, read with surrogateescape)."""
+    out = []
+    for ch in text:
+        digit = unicodedata.decimal(ch, None)
+        if digit is not None:
+            out.append(str(digit))
+            continue
+        kind = unicodedata.category(ch)
+        if kind == "Cs":
+            return None
+        if kind == "Cf":
+            continue
+        out.append("-" if kind == "Pd" or ch == "\u2212" else ch)
+    return "".join(out).strip()
 
 
 def is_identifier(value: Any) -> bool:

@@ -197,6 +197,38 @@ def test_an_identifier_in_other_digits_is_the_same_person(loaded: Registry) -> N
     ]
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "100\u201100\u20110001",  # non-breaking hyphens
+        "100\u201300\u20130001",  # en dashes
+        "100\u221200\u22120001",  # minus signs
+        "\uff11\uff10\uff10\uff0d\uff10\uff10\uff0d\uff10\uff10\uff10\uff11",  # full width
+        "\ufeff100-00-0001",  # a byte order mark pasted in front
+        "100\u200b000001",  # a zero-width space
+        "100\u00ad000001",  # a soft hyphen
+    ],
+    ids=["nb-hyphen", "en-dash", "minus", "full-width", "bom", "zwsp", "soft-hyphen"],
+)
+def test_an_identifier_written_with_other_dashes_or_invisible_characters_is_one_person(
+    loaded: Registry, written: str
+) -> None:
+    decision = loaded.check(request(records=[_with_tin(1, written), _with_tin(2, "100000001")]))
+    assert decision.allowed, decision.reasons
+    (summary,) = loaded.disclosure_summary(AGREEMENT)
+    assert summary.people == 1
+    assert [e.decision_id for e in loaded.disclosures(subject=written)] == [decision.decision_id]
+
+
+def test_an_identifier_that_is_not_text_is_refused_not_a_crash(loaded: Registry) -> None:
+    # A byte that is not UTF-8 on a command line arrives as a lone surrogate.
+    decision = loaded.check(request(records=[_with_tin(1, "12\udcff34")]))
+    assert not decision.allowed
+    assert ("record_invalid", "taxpayer.tin") in {(r.code, r.field) for r in decision.reasons}
+    with pytest.raises(InvalidInput):
+        loaded.disclosures(subject="12\udcff34")
+
+
 # --- status --------------------------------------------------------------------------------------
 
 
