@@ -44,7 +44,7 @@ def report(
     elif fmt == "denials-csv":
         click.echo(reports.denials_csv(found.denials), nl=False)
     else:
-        period = f"{first or 'the start'} to {last or 'today'}"
+        period = f"{first or 'the first check'} to {last or 'the last check'}"  # by check date
         log = found.log
         out.line(
             f"Decision log: verified, {log.entries} entries"
