@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import tempfile
 import threading
 import time
@@ -22,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from registry import writer
+from registry.supervise import _answers  # as registry serve waits for its writer
 from registry.errors import (
     CommitInDoubt,
     Conflict,
@@ -54,7 +54,7 @@ def writer_on(registry: Registry, **desk: int) -> Iterator[str]:
     deadline = time.monotonic() + 10
     # Until it accepts a connection: the socket's file appears when it is bound, a moment
     # before it listens (an ask then is refused, as for a writer that is down).
-    while not _accepts(path):
+    while not _answers(path):
         assert time.monotonic() < deadline, "the writer did not start"
         time.sleep(0.01)
     try:
@@ -63,15 +63,6 @@ def writer_on(registry: Registry, **desk: int) -> Iterator[str]:
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)
         loop.close()
-
-
-def _accepts(path: str) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        try:
-            probe.connect(path)
-        except OSError:
-            return False
-        return True
 
 
 def ask(path: str, *bodies: Any, key: tuple[str, str] | None = None) -> list[Any]:
