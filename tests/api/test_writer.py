@@ -21,7 +21,6 @@ import pytest
 import sqlalchemy as sa
 
 from registry import writer
-from registry.supervise import _answers  # as registry serve waits for its writer
 from registry.errors import (
     CommitInDoubt,
     Conflict,
@@ -32,6 +31,7 @@ from registry.errors import (
 )
 from registry.schemas import Problem
 from registry.service import Registry
+from registry.supervise import _answers  # as registry serve waits for its writer
 from tests.api.conftest import issue_tokens
 from tests.checking.helpers import request
 from tests.conftest import AGREEMENTS
