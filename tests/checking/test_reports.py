@@ -59,6 +59,10 @@ def test_the_cli_shows_the_tamper_check_and_fails_on_an_altered_log(
     shown = runner.invoke(main, [*base, "--from", "2025-06-01", "--to", "2025-06-30"])
     assert shown.exit_code == 0, shown.output
     assert "Decision log: verified, 8 entries" in shown.stdout
+    assert "checks dated 2025-06-01 to 2025-06-30" in " ".join(shown.stdout.split())
+    # An open period counts checks dated in the future too: it does not end "today".
+    open_ended = " ".join(runner.invoke(main, base).stdout.split())
+    assert "checks dated the first check to the last check" in open_ended
     rows = list(
         csv.DictReader(
             io.StringIO(runner.invoke(main, [*base, "--format", "disclosures-csv"]).stdout)
