@@ -173,7 +173,8 @@ class Checking:
         with self._signer_lock:
             if self._signer is None or stamp != self._signed_with:
                 self._signer = self._make_signer()
-                self._signed_with = stamp
+                # after: the first use creates the file, which is then no change
+                self._signed_with = self._signer_stamp()
             return self._signer
 
     def catalog(self, revision: int, session: Any) -> Catalog:

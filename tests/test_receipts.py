@@ -398,6 +398,21 @@ def test_a_new_key_file_adds_a_key_and_old_receipts_still_verify(
         assert rotated.verify_receipt(again).decision_id == old.decision_id
 
 
+def test_the_key_file_a_first_check_creates_is_read_once(reg: Registry, key_file: Path) -> None:
+    assert not key_file.exists()
+    made: list[Signer] = []
+    make = reg.checking._make_signer
+
+    def counted() -> Signer:
+        made.append(make())
+        return made[-1]
+
+    reg.checking._make_signer = counted  # type: ignore[method-assign]
+    for i in range(3):
+        reg.check(request(records=[record(i + 1)]))
+    assert key_file.exists() and len(made) == 1
+
+
 def test_a_key_file_replaced_under_a_running_registry_signs_the_next_check(
     reg: Registry, key_file: Path, tmp_path: Path
 ) -> None:
