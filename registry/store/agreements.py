@@ -196,7 +196,7 @@ class AgreementStore:
             head = _lock_agreement(session, agreement_id)
             if head is None:
                 raise NotFound(f"no agreement '{agreement_id}'")
-            stored = self._read_in(session, head)
+            stored = _read_in(session, head)
             if stored.terminated:
                 raise Conflict(f"agreement '{agreement_id}' is terminated: termination is final")
             before = stored.status_on(on)
@@ -206,9 +206,8 @@ class AgreementStore:
                 "terminated": ("draft", "active", "suspended"),
             }[status]
             if before not in allowed_from:
-                verb = {"suspended": "suspend", "active": "reinstate", "terminated": "terminate"}
                 raise Conflict(
-                    f"cannot {verb[status]} agreement '{agreement_id}' on {on}: "
+                    f"cannot {_VERBS[status]} agreement '{agreement_id}' on {on}: "
                     f"its status that day is {before}"
                 )
             row = StatusEventRow(
@@ -232,35 +231,36 @@ class AgreementStore:
         head = _lock_agreement(session, agreement_id)
         if head is None:
             raise NotFound(f"no agreement '{agreement_id}'")
-        return self._read_in(session, head)
-
-    def _read_in(self, session: Session, head: AgreementRow) -> StoredAgreement:
-        version_rows = session.exec(
-            select(AgreementVersionRow)
-            .where(AgreementVersionRow.agreement_id == head.id)
-            .order_by(col(AgreementVersionRow.version))
-        ).all()
-        event_rows = session.exec(
-            select(StatusEventRow)
-            .where(StatusEventRow.agreement_id == head.id)
-            .order_by(col(StatusEventRow.id))
-        ).all()
-        return StoredAgreement(
-            id=head.id,
-            current_version=head.current_version,
-            revision=head.revision,
-            versions=tuple(
-                StoredVersion(r.version, agreement_from_row(r), version_info(r))
-                for r in version_rows
-            ),
-            events=tuple(status_event(r) for r in event_rows),
-        )
+        return _read_in(session, head)
 
 
 def _lock_agreement(session: Session, agreement_id: str) -> AgreementRow | None:
     return session.exec(
         select(AgreementRow).where(AgreementRow.id == agreement_id).with_for_update()
     ).first()
+
+
+def _read_in(session: Session, head: AgreementRow) -> StoredAgreement:
+    """Every version and status event of the agreement whose ``head`` row is read."""
+    version_rows = session.exec(
+        select(AgreementVersionRow)
+        .where(AgreementVersionRow.agreement_id == head.id)
+        .order_by(col(AgreementVersionRow.version))
+    ).all()
+    event_rows = session.exec(
+        select(StatusEventRow)
+        .where(StatusEventRow.agreement_id == head.id)
+        .order_by(col(StatusEventRow.id))
+    ).all()
+    return StoredAgreement(
+        id=head.id,
+        current_version=head.current_version,
+        revision=head.revision,
+        versions=tuple(
+            StoredVersion(r.version, agreement_from_row(r), version_info(r)) for r in version_rows
+        ),
+        events=tuple(status_event(r) for r in event_rows),
+    )
 
 
 def _save_party(
@@ -310,15 +310,10 @@ def _save_party(
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class _Stored:
-    version: int
-    agreement: Agreement
+_VERBS = {"suspended": "suspend", "active": "reinstate", "terminated": "terminate"}
 
 
-def _refuse_early_changes(
-    session: Session, agreement: Agreement, events: Sequence[StatusEvent]
-) -> None:
+def _refuse_early_changes(session: Session, head: AgreementRow, agreement: Agreement) -> None:
     """Refuse a new status change dated before the amendment takes force. Until then the
     version before decides, and a termination (say) only in the new version would not
     apply on its date: checks would be allowed while the registry refuses to suspend an
@@ -327,17 +322,10 @@ def _refuse_early_changes(
     early = [c for c in agreement.status_changes if c.on < agreement.in_force_from]
     if not early:
         return
-    rows = session.exec(
-        select(AgreementVersionRow)
-        .where(AgreementVersionRow.agreement_id == agreement.id)
-        .order_by(col(AgreementVersionRow.version))
-    ).all()
-    stored = [_Stored(row.version, agreement_from_row(row)) for row in rows]
+    stored = _read_in(session, head)
     for change in early:
-        before = version_in_force(stored, change.on).agreement
-        if status_on(before, events, change.on) != change.status:
-            verb = {"suspended": "suspend", "active": "reinstate", "terminated": "terminate"}
-            how = verb.get(change.status)
+        if stored.status_on(change.on) != change.status:
+            how = _VERBS.get(change.status)
             record = (
                 f"record it with `registry agreements {how} {agreement.id} --on {change.on}`"
                 " (or the API), or "
@@ -414,7 +402,7 @@ def _save_agreement(
                 f"agreement '{agreement.id}' is terminated: it cannot be amended "
                 "(register a new agreement with a new id)"
             )
-        _refuse_early_changes(session, agreement, [status_event(e) for e in events])
+        _refuse_early_changes(session, head, agreement)
         head.current_version += 1
         head.revision += 1
         head.title, head.kind, head.discloser = agreement.title, agreement.kind, agreement.discloser
