@@ -549,14 +549,10 @@ class Checking:
     def receipt_for(self, decision_id: str) -> str | None:
         """The receipt of a logged decision, signed again with the current key (the same
         receipt while the key is the same); None for a denial or a cancelled decision."""
-        with self.db.read() as session:
-            found = log.find(session, decision_id)
-        if found is None:
-            raise NotFound(f"no decision '{decision_id}'")
-        _, logged, cancelled = found
-        if not logged.decision.allowed or cancelled:
+        decision, request, cancelled = self.logged(decision_id)
+        if not decision.allowed or cancelled:
             return None
-        return self.signer.sign(logged.decision, logged.request)
+        return self.signer.sign(decision, request)
 
     def decisions(self, **filters: Any) -> list[Decision]:
         with self.db.read() as session:

@@ -61,9 +61,7 @@ class Evaluator:
         plugin code before the checkers themselves: every policy prepared (``prepare``,
         ``term_end`` and the table's decoding ran on its first check), and every checker
         the system requires too."""
-        extra = [
-            n for n in self.system_checkers.get(source_system, ()) if n in self.plugins.checkers
-        ]
+        extra = self._installed_for(source_system)
         for agreement, version in agreements:
             policy = self._cache.get((agreement.id, version, id(agreement)))
             if policy is None:
@@ -79,9 +77,7 @@ class Evaluator:
         checker that would run, the system's included, is broken with ``why``, so that
         the check denies; no plugin code runs. Not cached: the next check prepares again."""
         runs, missing = self._checkers(agreement)
-        extra = [
-            n for n in self.system_checkers.get(source_system, ()) if n in self.plugins.checkers
-        ]
+        extra = self._installed_for(source_system)
         return Policy(
             agreement_id=agreement.id,
             version=version,
@@ -93,6 +89,12 @@ class Evaluator:
             broken={name: why for name in (*runs, *extra)},
             term_end=agreement.expires,
         )
+
+    def _installed_for(self, source_system: str) -> list[str]:
+        """The installed checkers the data system requires for its own transfers."""
+        return [
+            n for n in self.system_checkers.get(source_system, ()) if n in self.plugins.checkers
+        ]
 
     def _checkers(self, agreement: Agreement) -> tuple[list[str], list[str]]:
         """The checkers that run on ``agreement`` and the required ones not installed."""
