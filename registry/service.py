@@ -270,7 +270,9 @@ class Registry:
     def list_agreements(self, on: datetime.date | None = None) -> list[AgreementSummary]:
         day = on or datetime.date.today()
         out = []
-        for stored in self.agreements_store.all():
+        # the catalog's agreements, kept while it does not move: their checkers' prepared
+        # policies (for the term's end) are cached with them, not prepared again each time
+        for stored in self.catalog().agreements.values():
             in_force = stored.in_force(day)
             agreement = in_force.agreement
             out.append(
@@ -424,7 +426,7 @@ class Registry:
         with self.db.read() as session:
             latest = review_rows.latest(session, day)
         return expiring_engine.expiring(
-            self.agreements_store.all(),
+            self.catalog().agreements.values(),  # as list_agreements, for the same reason
             within_days,
             day,
             term,  # type: ignore[arg-type]
