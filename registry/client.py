@@ -171,11 +171,12 @@ class TransferDenied(RegistryError):
             if decision.agreement and decision.agreement_version is not None
             else decision.agreement or "no agreement"
         )
-        lines = [f"transfer denied (decision {decision.decision_id}, {under}):"]
+        where = f"(decision {decision.decision_id}, {under}):"
         if decision.allowed and decision.cancelled:
-            lines = [f"transfer no longer allowed (decision {decision.decision_id}, {under}):"]
+            lines = [f"transfer no longer allowed {where}"]
             lines.append("- the decision was cancelled: check again for a new one")
         else:
+            lines = [f"transfer denied {where}"]
             lines += [f"- {r.code}: {r.message}" for r in decision.reasons] or [
                 "- (no reason given)"
             ]

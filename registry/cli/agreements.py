@@ -13,6 +13,7 @@ from ..documents import collect, read
 from ..engine.lint import has_errors
 from ..engine.lint import lint as lint_documents
 from ..errors import InvalidInput
+from ..schemas.types import VERSION_NUMBER
 from . import main
 from .output import DATE, FORMATS, Output, summary
 from .state import State
@@ -84,7 +85,7 @@ def _expectations(values: tuple[str, ...]) -> dict[str, int]:
     expected = {}
     for value in values:
         agreement_id, _, version = value.partition("=")
-        if not agreement_id or not re.fullmatch(r"[1-9][0-9]{0,8}", version):
+        if not agreement_id or not re.fullmatch(VERSION_NUMBER, version):
             raise InvalidInput(f"--expect {value!r}: expected ID=VERSION, such as my-mou=3")
         expected[agreement_id] = int(version)
     return expected

@@ -14,6 +14,9 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*" + _END
 FIELD_PATH_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*" + _END
 FIELD_PATTERN_PATTERN = r"^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)*" + _END
 CHECKER_NAME_PATTERN = r"^[a-z][a-z0-9_]*" + _END
+# An agreement version as a caller names it (If-Match, --expect): ASCII digits only, since
+# str.isdigit() also takes "²", and short enough for int().
+VERSION_NUMBER = r"[1-9][0-9]{0,8}"
 
 Slug = Annotated[
     str,

@@ -28,7 +28,7 @@ from ...schemas import (
     VersionInfo,
 )
 from ...schemas.access import Principal
-from ...schemas.types import AgreementStatus
+from ...schemas.types import VERSION_NUMBER, AgreementStatus
 from ..auth import EDITORS, READERS, REVIEWERS, allow
 from ..bodies import decode, documented, schema_of
 from ..errors import answers
@@ -56,7 +56,7 @@ def _format(request: Request[Any, Any, Any]) -> str:
     return fmt
 
 
-_VERSION = re.compile(r"[1-9][0-9]{0,8}")  # ASCII digits only: str.isdigit() takes "²"
+_VERSION = re.compile(VERSION_NUMBER)
 
 
 def _if_match(request: Request[Any, Any, Any]) -> int:
